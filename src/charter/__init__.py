@@ -1,0 +1,1 @@
+"""Charter: an open-source model registry with governance built in."""
