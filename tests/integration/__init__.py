@@ -1,0 +1,1 @@
+"""Tests of API, storage and protocol behaviour against real databases and servers."""

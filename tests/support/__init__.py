@@ -1,0 +1,1 @@
+"""Helpers that tests use to run real services (PostgreSQL, free ports)."""
