@@ -1,0 +1,56 @@
+"""The ASGI application: ``create_app(settings)`` wires routes, errors and middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from charter import __version__
+from charter.api import errors
+from charter.api.middleware import BodyLimit, Metrics
+from charter.api.routes import artifacts, health, lifecycle, models, versions
+from charter.api.state import AppState
+from charter.config import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = state or AppState.open(settings)
+        app.state.charter = opened
+        yield
+        if state is None:
+            opened.close()
+
+    app = FastAPI(
+        title="Charter",
+        version=__version__,
+        description="An open-source model registry with governance built in.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    if state is not None:
+        app.state.charter = state
+    errors.install(app)
+    for router in (
+        health.router,
+        models.router,
+        versions.router,
+        lifecycle.router,
+        artifacts.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, is_stream=artifacts.is_upload)
+    app.add_middleware(Metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point of each server worker process (uvicorn factory)."""
+    return create_app(get_settings())

@@ -1,0 +1,1 @@
+"""The files of a version: streaming uploads, manifests, downloads and verification."""

@@ -1,0 +1,69 @@
+"""Settings of one Charter installation, read from ``CHARTER_*`` variables (and CLI flags)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured; the defaults run a laptop install with no setup."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("charter-data"), description="Where the embedded default keeps its files"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite under data_dir when unset"
+    )
+    artifact_root: str | None = Field(
+        default=None, description="Path or s3://bucket/prefix for artifact bytes"
+    )
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = Field(default=2, ge=1, le=64)
+
+    max_request_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Limit of JSON request bodies"
+    )
+    max_artifact_bytes: int | None = Field(
+        default=None, ge=1, description="Limit of one uploaded file"
+    )
+    stale_upload_seconds: float = Field(default=3600.0, ge=0)
+    sqlite_busy_timeout_seconds: float = Field(default=60.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'charter.db').resolve()}"
+
+    @property
+    def resolved_artifact_root(self) -> str:
+        if self.artifact_root:
+            return self.artifact_root
+        return str((self.data_dir / "artifacts").resolve())
+
+    @property
+    def temp_dir(self) -> Path:
+        """Where uploads are spooled while they are hashed (local disk, whatever the blob store)."""
+        return (self.data_dir / "tmp").resolve()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Registered models, their versions, stages, aliases and the history of both."""

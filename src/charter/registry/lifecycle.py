@@ -1,0 +1,152 @@
+"""Aliases and stages: moving them atomically and keeping their whole history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from charter import naming
+from charter.context import RequestContext
+from charter.db import now_ms
+from charter.errors import Conflict, NotFound
+from charter.pagination import Page, decode_token, encode_token, page_size
+from charter.registry import holdings
+from charter.registry.models import ALIAS, READY, STAGE, ModelVersion, RegisteredModel
+from charter.registry.references import VersionSelector
+from charter.registry.repository import AliasRepository, HoldingRepository, VersionRepository
+from charter.registry.service import VersionService
+from charter.registry.views import VersionView
+
+HISTORY_ORDERING = "started_at:d,id:d"
+ARCHIVABLE_FROM = ("Staging", "Production")
+
+
+@dataclass(frozen=True)
+class HoldingView:
+    kind: str
+    label: str
+    version: int
+    started_at: int
+    started_by: str
+    ended_at: int | None
+    ended_by: str | None
+    end_reason: str | None
+
+
+class LifecycleService:
+    def __init__(self, session: Session, ctx: RequestContext) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.versions = VersionService(session, ctx)
+        self.aliases = AliasRepository(session)
+
+    def _locked_version(self, name: str, number: int) -> tuple[RegisteredModel, ModelVersion]:
+        model = self.versions.models.get_row(name, lock=True)
+        version = VersionRepository(self.session).get_live(model.id, number)
+        if version is None:
+            raise NotFound(f"model {name!r} has no version {number}", model=name, version=number)
+        if version.status != READY:
+            raise Conflict(
+                f"version {name}/{number} is {version.status}; only READY versions can hold an "
+                "alias or a stage",
+                status=version.status,
+            )
+        return model, version
+
+    def set_alias(self, name: str, alias: str, number: int) -> VersionView:
+        alias = naming.alias(alias)
+        model, version = self._locked_version(name, naming.version_number(number))
+        current = self.aliases.get(model.id, alias)
+        at, actor = now_ms(), self.ctx.actor.name
+        if current is not None and current.version_id == version.id:
+            return self.versions.view(model, version)
+        if current is not None:
+            previous = VersionRepository(self.session).get_by_id(current.version_id)
+            if previous is not None:
+                holdings.end(self.session, previous, ALIAS, alias, at, actor, "alias moved")
+        self.aliases.put(model.id, alias, version.id, at)
+        holdings.begin(self.session, version, ALIAS, alias, at, actor)
+        model.updated_at = at
+        self.session.flush()
+        return self.versions.view(model, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        alias = naming.alias(alias)
+        model = self.versions.models.get_row(name, lock=True)
+        current = self.aliases.get(model.id, alias)
+        if current is None:
+            raise NotFound(f"model {name!r} has no alias {alias!r}", model=name, alias=alias)
+        version = VersionRepository(self.session).get_by_id(current.version_id)
+        at = now_ms()
+        if version is not None:
+            holdings.end(
+                self.session, version, ALIAS, alias, at, self.ctx.actor.name, "alias deleted"
+            )
+        self.aliases.remove(current)
+        model.updated_at = at
+        self.session.flush()
+
+    def transition_stage(
+        self, name: str, number: int, stage: str, *, archive_existing: bool = False
+    ) -> VersionView:
+        stage = naming.stage(stage)
+        model, version = self._locked_version(name, naming.version_number(number))
+        at, actor = now_ms(), self.ctx.actor.name
+        if archive_existing and stage in ARCHIVABLE_FROM:
+            for other in VersionRepository(self.session).in_stage(model.id, stage):
+                if other.id != version.id:
+                    self._move(other, "Archived", at, actor, "archived by a transition")
+        if version.stage != stage:
+            self._move(version, stage, at, actor, f"moved to {stage}")
+        version.updated_at = at
+        model.updated_at = at
+        self.session.flush()
+        return self.versions.view(model, version)
+
+    def _move(self, version: ModelVersion, stage: str, at: int, actor: str, reason: str) -> None:
+        if version.stage != "None":
+            holdings.end(self.session, version, STAGE, version.stage, at, actor, reason)
+        if stage != "None":
+            holdings.begin(self.session, version, STAGE, stage, at, actor)
+        version.stage = stage
+        version.updated_at = at
+
+    def history(
+        self,
+        name: str,
+        *,
+        kind: str | None = None,
+        label: str | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[HoldingView]:
+        model = self.versions.models.get_row(name)
+        if kind is not None and kind not in (ALIAS, STAGE):
+            raise NotFound(f"no history of kind {kind!r}; expected alias or stage", kind=kind)
+        limit = page_size(max_results)
+        rows = HoldingRepository(self.session).list(
+            model.id, kind, label, limit + 1, decode_token(page_token, HISTORY_ORDERING)
+        )
+        token = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1][0]
+            token = encode_token(HISTORY_ORDERING, [last.started_at, last.id])
+        views = [
+            HoldingView(
+                kind=h.kind,
+                label=h.label,
+                version=number,
+                started_at=h.started_at,
+                started_by=h.started_by,
+                ended_at=h.ended_at,
+                ended_by=h.ended_by,
+                end_reason=h.end_reason,
+            )
+            for h, number in rows
+        ]
+        return Page(views, token)
+
+    def resolve(self, name: str, selector: VersionSelector) -> VersionView:
+        return self.versions.get(name, selector)

@@ -1,0 +1,285 @@
+"""The rules of registered models and their versions.
+
+Services check arguments, apply changes and flush; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from charter import naming
+from charter.context import RequestContext
+from charter.db import now_ms
+from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from charter.pagination import KeyValue, Page, decode_token, encode_token, page_size
+from charter.registry import holdings
+from charter.registry.filters import Condition, Order, ordering_signature
+from charter.registry.models import FAILED, PENDING, READY, ModelVersion, RegisteredModel
+from charter.registry.references import VersionSelector
+from charter.registry.repository import (
+    MODEL_SORTS,
+    ModelRepository,
+    VersionRepository,
+)
+from charter.registry.views import ModelView, VersionView, model_views, version_views
+
+DEFAULT_MODEL_ORDER = [Order("name")]
+DEFAULT_VERSION_ORDER = [Order("name"), Order("version", descending=True)]
+
+
+class ModelService:
+    def __init__(self, session: Session, ctx: RequestContext) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.models = ModelRepository(session)
+
+    def get_row(self, name: str, *, lock: bool = False) -> RegisteredModel:
+        model = self.models.get_live(naming.model_name(name), lock=lock)
+        if model is None:
+            raise NotFound(f"registered model {name!r} does not exist", model=name)
+        return model
+
+    def get(self, name: str) -> ModelView:
+        return model_views(self.session, [self.get_row(name)])[0]
+
+    def create(
+        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+    ) -> ModelView:
+        name = naming.model_name(name)
+        description = naming.description(description)
+        clean_tags = naming.tags(tags)
+        if self.models.get_live(name) is not None:
+            raise AlreadyExists(f"registered model {name!r} already exists", model=name)
+        model = self.models.add(
+            RegisteredModel(name=name, description=description, owner=self.ctx.actor.name)
+        )
+        for key, value in clean_tags.items():
+            self.models.set_tag(model.id, key, value)
+        return self.get(name)
+
+    def update(
+        self, name: str, *, new_name: str | None = None, description: str | None = None
+    ) -> ModelView:
+        model = self.get_row(name, lock=True)
+        if new_name is not None:
+            target = naming.model_name(new_name, "new_name")
+            if target != model.name:
+                if self.models.get_live(target) is not None:
+                    raise AlreadyExists(f"registered model {target!r} already exists", model=target)
+                model.name = target
+        if description is not None:
+            model.description = naming.description(description)
+        model.updated_at = now_ms()
+        self.session.flush()
+        return model_views(self.session, [model])[0]
+
+    def delete(self, name: str) -> None:
+        model = self.get_row(name, lock=True)
+        at = now_ms()
+        model.deleted_at = at
+        model.updated_at = at
+        self.session.flush()
+        holdings.release_model(self.session, model.id, at, self.ctx.actor.name, "model deleted")
+
+    def set_tag(self, name: str, key: str, value: str) -> ModelView:
+        model = self.get_row(name)
+        key = naming.tag_key(key)
+        self.models.set_tag(model.id, key, naming.tag_value(value, key))
+        model.updated_at = now_ms()
+        self.session.flush()
+        return model_views(self.session, [model])[0]
+
+    def delete_tag(self, name: str, key: str) -> None:
+        model = self.get_row(name)
+        if not self.models.delete_tag(model.id, naming.tag_key(key)):
+            raise NotFound(f"registered model {name!r} has no tag {key!r}", model=name, key=key)
+        model.updated_at = now_ms()
+        self.session.flush()
+
+    def search(
+        self,
+        conditions: Sequence[Condition] = (),
+        orders: Sequence[Order] | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        *,
+        max_page: int | None = None,
+    ) -> Page[ModelView]:
+        orders = list(orders or DEFAULT_MODEL_ORDER)
+        limit = (
+            page_size(max_results) if max_page is None else page_size(max_results, maximum=max_page)
+        )
+        signature = ordering_signature(orders)
+        rows = self.models.search(
+            conditions, orders, limit + 1, decode_token(page_token, signature)
+        )
+        token = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            token = encode_token(signature, [getattr(last, o.field) for o in orders] + [last.id])
+        return Page(model_views(self.session, rows), token)
+
+
+class VersionService:
+    def __init__(self, session: Session, ctx: RequestContext) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.models = ModelService(session, ctx)
+        self.versions = VersionRepository(session)
+
+    def get_row(self, name: str, selector: VersionSelector) -> tuple[RegisteredModel, ModelVersion]:
+        model = self.models.get_row(name)
+        version: ModelVersion | None
+        if selector.number is not None:
+            version = self.versions.get_live(model.id, selector.number)
+        elif selector.alias is not None:
+            version = self.versions.by_alias(model.id, selector.alias)
+        else:
+            version = self.versions.latest_in_stage(model.id, selector.stage or "None")
+        if version is None:
+            raise NotFound(
+                f"model {name!r} has no version {selector}", model=name, version=str(selector)
+            )
+        return model, version
+
+    def get(self, name: str, selector: VersionSelector) -> VersionView:
+        model, version = self.get_row(name, selector)
+        return self.view(model, version)
+
+    def view(self, model: RegisteredModel, version: ModelVersion) -> VersionView:
+        return version_views(self.session, [(version, model.name)])[0]
+
+    def create(
+        self,
+        name: str,
+        *,
+        source: str | None = None,
+        run_id: str | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        metrics: dict[str, float] | None = None,
+        await_upload: bool | None = None,
+    ) -> VersionView:
+        source = naming.source(source)
+        description = naming.description(description)
+        clean_tags, clean_metrics = naming.tags(tags), naming.metrics(metrics)
+        pending = await_upload if await_upload is not None else source is None
+        model = self.models.get_row(name, lock=True)
+        number = model.next_version
+        model.next_version = number + 1
+        at = now_ms()
+        model.updated_at = at
+        version = self.versions.add(
+            ModelVersion(
+                model_id=model.id,
+                version=number,
+                status=PENDING if pending else READY,
+                source=source,
+                run_id=run_id,
+                run_link=run_link,
+                description=description,
+                created_by=self.ctx.actor.name,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        for key, value in clean_tags.items():
+            self.versions.set_tag(version.id, key, value)
+        self.versions.set_metrics(version.id, clean_metrics)
+        return self.view(model, version)
+
+    def update(self, name: str, selector: VersionSelector, description: str | None) -> VersionView:
+        model, version = self.get_row(name, selector)
+        if description is not None:
+            version.description = naming.description(description)
+        version.updated_at = now_ms()
+        self.session.flush()
+        return self.view(model, version)
+
+    def delete(self, name: str, selector: VersionSelector) -> None:
+        _, version = self.get_row(name, selector)
+        at = now_ms()
+        version.deleted_at = at
+        version.updated_at = at
+        self.session.flush()
+        holdings.release_version(self.session, version, at, self.ctx.actor.name, "version deleted")
+
+    def set_tag(self, name: str, selector: VersionSelector, key: str, value: str) -> VersionView:
+        model, version = self.get_row(name, selector)
+        key = naming.tag_key(key)
+        self.versions.set_tag(version.id, key, naming.tag_value(value, key))
+        version.updated_at = now_ms()
+        self.session.flush()
+        return self.view(model, version)
+
+    def delete_tag(self, name: str, selector: VersionSelector, key: str) -> None:
+        _, version = self.get_row(name, selector)
+        if not self.versions.delete_tag(version.id, naming.tag_key(key)):
+            raise NotFound(
+                f"version {name}/{version.version} has no tag {key!r}", model=name, key=key
+            )
+        version.updated_at = now_ms()
+        self.session.flush()
+
+    def mark_ready(
+        self, version: ModelVersion, *, digest: str, file_count: int, total_size: int
+    ) -> None:
+        self._require_pending(version)
+        version.status = READY
+        version.status_message = None
+        version.manifest_digest = digest
+        version.file_count = file_count
+        version.total_size = total_size
+        version.updated_at = now_ms()
+        self.session.flush()
+
+    def mark_failed(self, version: ModelVersion, reason: str) -> None:
+        self._require_pending(version)
+        version.status = FAILED
+        version.status_message = reason
+        version.updated_at = now_ms()
+        self.session.flush()
+
+    def _require_pending(self, version: ModelVersion) -> None:
+        if version.status != PENDING:
+            raise Conflict(
+                f"version {version.version} is {version.status}, not {PENDING}",
+                status=version.status,
+            )
+
+    def search(
+        self,
+        conditions: Sequence[Condition] = (),
+        orders: Sequence[Order] | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        *,
+        max_page: int | None = None,
+    ) -> Page[VersionView]:
+        orders = list(orders or DEFAULT_VERSION_ORDER)
+        for order in orders:
+            if order.field not in ("name", "version", *MODEL_SORTS):
+                raise InvalidArgument(f"cannot order versions by {order.field!r}", field="order_by")
+        limit = (
+            page_size(max_results) if max_page is None else page_size(max_results, maximum=max_page)
+        )
+        signature = ordering_signature(orders)
+        rows = self.versions.search(
+            conditions, orders, limit + 1, decode_token(page_token, signature)
+        )
+        token = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            version, model_name = rows[-1]
+            values: dict[str, KeyValue] = {
+                "name": model_name,
+                "version": version.version,
+                "created_at": version.created_at,
+                "updated_at": version.updated_at,
+            }
+            token = encode_token(signature, [values[o.field] for o in orders] + [version.id])
+        return Page(version_views(self.session, rows), token)

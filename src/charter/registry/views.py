@@ -1,0 +1,103 @@
+"""What the registry's services return: plain values, never ORM rows.
+
+Every interface (native API, MLflow adapter, CLI via the SDK) shapes its responses from these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from charter.registry.models import ModelVersion, RegisteredModel
+from charter.registry.repository import ModelRepository, VersionRepository
+
+
+@dataclass(frozen=True)
+class ModelView:
+    id: int
+    name: str
+    description: str | None
+    owner: str
+    tags: dict[str, str]
+    aliases: dict[str, int]
+    latest_version: int | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
+class VersionView:
+    id: int
+    model_id: int
+    model: str
+    version: int
+    status: str
+    status_message: str | None
+    stage: str
+    source: str | None
+    run_id: str | None
+    run_link: str | None
+    description: str | None
+    created_by: str
+    manifest_digest: str | None
+    file_count: int
+    total_size: int
+    created_at: int
+    updated_at: int
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+
+def model_views(session: Session, models: list[RegisteredModel]) -> list[ModelView]:
+    """Views of many models with three batched queries, whatever their number (no N+1)."""
+    repo = ModelRepository(session)
+    ids = [m.id for m in models]
+    tags, aliases, latest = repo.tags(ids), repo.aliases(ids), repo.latest_versions(ids)
+    return [
+        ModelView(
+            id=m.id,
+            name=m.name,
+            description=m.description,
+            owner=m.owner,
+            tags=dict(tags.get(m.id, {})),
+            aliases=dict(aliases.get(m.id, {})),
+            latest_version=latest.get(m.id),
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+        for m in models
+    ]
+
+
+def version_views(session: Session, rows: list[tuple[ModelVersion, str]]) -> list[VersionView]:
+    """Views of many versions (each with its model's name) with three batched queries."""
+    repo = VersionRepository(session)
+    ids = [v.id for v, _ in rows]
+    tags, metrics, aliases = repo.tags(ids), repo.metrics(ids), repo.aliases(ids)
+    return [
+        VersionView(
+            id=v.id,
+            model_id=v.model_id,
+            model=name,
+            version=v.version,
+            status=v.status,
+            status_message=v.status_message,
+            stage=v.stage,
+            source=v.source,
+            run_id=v.run_id,
+            run_link=v.run_link,
+            description=v.description,
+            created_by=v.created_by,
+            manifest_digest=v.manifest_digest,
+            file_count=v.file_count,
+            total_size=v.total_size,
+            created_at=v.created_at,
+            updated_at=v.updated_at,
+            tags=dict(tags.get(v.id, {})),
+            metrics=dict(metrics.get(v.id, {})),
+            aliases=list(aliases.get(v.id, [])),
+        )
+        for v, name in rows
+    ]

@@ -1,0 +1,11 @@
+"""Imports every area's tables so that ``Base.metadata`` knows the whole schema (Alembic)."""
+
+from __future__ import annotations
+
+from charter.artifacts import models as artifacts_models
+from charter.db import Base
+from charter.registry import models as registry_models
+
+metadata = Base.metadata
+
+__all__ = ["artifacts_models", "metadata", "registry_models"]

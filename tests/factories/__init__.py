@@ -1,0 +1,1 @@
+"""Per-area helpers that create test data through the real API."""
