@@ -22,8 +22,8 @@ METRIC_KEY_MAX = 250
 STAGES = ("None", "Staging", "Production", "Archived")
 _STAGES_BY_LOWER = {stage.lower(): stage for stage in STAGES}
 
-# '/' and '@' would make the references name/3 and name@alias ambiguous.
-_FORBIDDEN_IN_NAME = re.compile(r"[/@\\\x00-\x1f\x7f]")
+# '/' and '@' would make the references name/3 and name@alias ambiguous; MLflow refuses ':'.
+_FORBIDDEN_IN_NAME = re.compile(r"[/@:\\\x00-\x1f\x7f]")
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 _TAG_KEY_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
@@ -45,8 +45,8 @@ def model_name(value: str, field: str = "name") -> str:
         )
     if _FORBIDDEN_IN_NAME.search(name):
         raise InvalidArgument(
-            f"{field} {name!r} contains a forbidden character ('/', '@', '\\' or a control "
-            "character)",
+            f"{field} {name!r} contains a forbidden character ('/', '@', ':', '\\' or a "
+            "control character)",
             field=field,
         )
     return name

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from charter import __version__
-from charter.api import errors
+from charter.api import errors, mlflow
 from charter.api.middleware import BodyLimit, Metrics
 from charter.api.routes import artifacts, health, lifecycle, models, versions
 from charter.api.state import AppState
@@ -46,9 +46,17 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         artifacts.router,
     ):
         app.include_router(router)
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, is_stream=artifacts.is_upload)
+    mlflow.include(app)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, is_stream=is_stream_upload)
     app.add_middleware(Metrics)
     return app
+
+
+def is_stream_upload(method: str, path: str) -> bool:
+    """Requests whose body is a file streamed to the blob store, exempt from the JSON limit."""
+    return artifacts.is_upload(method, path) or (
+        method == "PUT" and path.startswith(mlflow.ARTIFACTS_PREFIXES)
+    )
 
 
 def create_app_from_env() -> FastAPI:

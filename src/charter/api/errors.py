@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from charter import errors
+from charter.api.mlflow import is_mlflow_path
+from charter.api.mlflow.errors import mlflow_error
 
 logger = logging.getLogger("charter.api")
 
@@ -57,23 +59,33 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str
     return f"invalid {first['field']}: {first['problem']}", problems
 
 
+def respond(request: Request, exc: errors.CharterError) -> JSONResponse:
+    """Native or MLflow shape, by the API the request came through."""
+    if is_mlflow_path(request.url.path):
+        status, body = mlflow_error(exc)
+        return JSONResponse(body, status_code=status)
+    return JSONResponse(
+        error_body(exc.error_code, exc.message, exc.details), status_code=status_of(exc)
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CharterError)
-    async def charter_error(_: Request, exc: errors.CharterError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.error_code, exc.message, exc.details), status_code=status_of(exc)
-        )
+    async def charter_error(request: Request, exc: errors.CharterError) -> JSONResponse:
+        return respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, problems = describe_validation(exc)
-        return JSONResponse(
-            error_body("INVALID_PARAMETER_VALUE", message, {"problems": problems}), status_code=400
-        )
+        return respond(request, errors.InvalidArgument(message, problems=problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "INVALID_PARAMETER_VALUE")
+        if is_mlflow_path(request.url.path):
+            return JSONResponse(
+                {"error_code": code, "message": str(exc.detail)}, status_code=exc.status_code
+            )
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(OperationalError)

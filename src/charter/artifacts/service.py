@@ -72,6 +72,27 @@ class ArtifactService:
         version = self.require_writable(name, selector)
         return self.files.put(version.id, path, blob.size, blob.sha256)
 
+    def adopt_files(
+        self, name: str, selector: VersionSelector, entries: list[tuple[str, int, str]]
+    ) -> VersionView:
+        """Make a pending version READY with files already in the blob store.
+
+        For versions registered from a source inside Charter's own store (a run's or a logged
+        model's artifacts): the bytes are stored once, the manifest is taken from them.
+        """
+        model, version = self._version(name, selector)
+        self.require_writable(name, selector)
+        for path, size, sha256 in entries:
+            self.files.put(version.id, artifact_path(path), size, sha256)
+        files = self.files.list(version.id)
+        self.versions.mark_ready(
+            version,
+            digest=manifest_digest(files),
+            file_count=len(files),
+            total_size=sum(f.size for f in files),
+        )
+        return self.versions.view(model, version)
+
     def delete_file(self, name: str, selector: VersionSelector, path: str) -> None:
         path = artifact_path(path)
         version = self.require_writable(name, selector)
