@@ -1,4 +1,8 @@
-"""Applies the Alembic migrations to an installation's database (``charter db upgrade``)."""
+"""Applies the Alembic migrations to an installation's database (``charter db upgrade``).
+
+Each area's migrations may branch from the core revision; ``heads`` applies every branch, so
+areas built side by side need no renumbering (a merge revision can join them later).
+"""
 
 from __future__ import annotations
 
@@ -22,17 +26,28 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The database's revisions, comma-separated when several branches are applied."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest revisions this Charter knows, in the same form as ``current_revision``."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return ",".join(sorted(heads)) or None
