@@ -19,7 +19,8 @@ from charter.errors import Conflict
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_state(request: Request) -> AppState:
+# Trivial dependencies are async so they run on the event loop: a sync one costs a thread hop.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.charter
     return state
 
@@ -27,11 +28,11 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_database(state: StateDep) -> Database:
+async def get_database(state: StateDep) -> Database:
     return state.db
 
 
-def get_blobs(state: StateDep) -> BlobStore:
+async def get_blobs(state: StateDep) -> BlobStore:
     return state.blobs
 
 
@@ -62,7 +63,7 @@ def get_session(request: Request, db: DatabaseDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_context(request: Request) -> RequestContext:
+async def get_context(request: Request) -> RequestContext:
     client = request.client
     return RequestContext(
         actor=Actor(),
