@@ -21,6 +21,8 @@ class RequestContext:
     request_id: str = field(default_factory=lambda: uuid4().hex)
     client_address: str | None = None
     user_agent: str | None = None
+    # True when authentication is on: roles, protected aliases/stages and approvals are enforced.
+    governed: bool = False
 
 
 SYSTEM = RequestContext(actor=Actor(name="system", kind="system"))
