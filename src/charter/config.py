@@ -42,6 +42,30 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
 
+    auth: bool = Field(
+        default=False,
+        description="Require credentials on every API request; off is single-user mode, "
+        "allowed on a loopback address only",
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer URL; enables single sign-on"
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_audience: str | None = Field(
+        default=None,
+        description="Audience that JWT access tokens must carry to be accepted as Bearer; "
+        "unset accepts none",
+    )
+    oidc_groups_claim: str = Field(default="groups", description="Claim that lists groups")
+    oidc_redirect_url: str | None = Field(
+        default=None, description="Callback URL registered at the provider; derived when unset"
+    )
+    oidc_scopes: str = "openid profile email"
+    session_ttl_seconds: int = Field(
+        default=12 * 3600, ge=60, description="Lifetime of a browser session after SSO login"
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -13,6 +13,9 @@ class Actor:
     name: str = "local"
     kind: str = "user"  # user | service | system
     token_id: str | None = None
+    user_id: int | None = None  # None for ``local`` and ``system``, which have no account
+    groups: tuple[str, ...] = ()
+    method: str = "local"  # how it proved who it is: local | token | session | jwt | system
 
 
 @dataclass(frozen=True)
@@ -25,4 +28,4 @@ class RequestContext:
     governed: bool = False
 
 
-SYSTEM = RequestContext(actor=Actor(name="system", kind="system"))
+SYSTEM = RequestContext(actor=Actor(name="system", kind="system", method="system"))

@@ -1,0 +1,1 @@
+"""Identity: users and service accounts, their API tokens, SSO sessions and role grants."""
