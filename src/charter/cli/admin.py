@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,8 @@ from charter.blobs import open_blob_store
 from charter.blobs.factory import S3Options
 from charter.config import Settings, get_settings
 from charter.db import create_db_engine
-from charter.errors import Unavailable
+from charter.errors import InvalidArgument, Unavailable
+from charter.identity.oidc import OidcConfig, is_loopback
 
 db_app = typer.Typer(help="Manage the installation's database.", no_args_is_help=True)
 
@@ -84,6 +86,10 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    auth: Annotated[
+        AuthMode | None,
+        typer.Option(help="Require credentials (CHARTER_AUTH); off is for loopback only"),
+    ] = None,
 ) -> None:
     """Run the Charter server."""
     settings = _settings_with(
@@ -93,7 +99,9 @@ def serve(
         data_dir=data_dir,
         database_url=database_url,
         artifact_root=artifact_root,
+        auth=auth,
     )
+    _check_authentication(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate_db if migrate_db is not None else settings.is_sqlite:
         apply_migrations(settings)
@@ -105,9 +113,28 @@ def serve(
         f"database {_safe_url(settings)}; artifacts {settings.resolved_artifact_root}",
         err=True,
     )
+    if not settings.auth:
+        typer.echo("single-user mode: authentication is off", err=True)
     from charter.api import server
 
     server.run(settings.host, settings.port, settings.workers, log_level)
+
+
+class AuthMode(StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+def _check_authentication(settings: Settings) -> None:
+    """Secure by default: with authentication off, only this machine may connect."""
+    if settings.auth:
+        OidcConfig.from_settings(settings)  # a bad SSO setting fails now, not at first login
+        return
+    if not is_loopback(settings.host):
+        raise InvalidArgument(
+            f"refusing to listen on {settings.host} with authentication off: "
+            "pass --auth on (CHARTER_AUTH=on) or bind a loopback address such as 127.0.0.1"
+        )
 
 
 def _require_current_schema(settings: Settings) -> None:
