@@ -1,0 +1,74 @@
+"""The Charter SDK: a typed, synchronous client of the native API, built on httpx.
+
+    from charter import Client
+
+    with Client("http://127.0.0.1:8080", token=...) as client:
+        version = client.register_version_from_dir("fraud", "./model")
+        client.set_alias("fraud", "champion", version.version)
+
+The client imports nothing of the server but its error tree (``charter.errors``).
+"""
+
+from charter.client._artifacts import ExpectedFiles
+from charter.client._client import Client
+from charter.client._exceptions import (
+    AlreadyExists,
+    CharterError,
+    ChecksumMismatch,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    PolicyViolation,
+    TransportError,
+    Unauthenticated,
+    Unavailable,
+)
+from charter.client._models import (
+    FileEntry,
+    Holding,
+    Manifest,
+    ModelVersion,
+    Page,
+    ProgressCallback,
+    RegisteredModel,
+    VerifyProblem,
+    VerifyReport,
+)
+from charter.client._references import Ref
+
+__all__ = [
+    "AlreadyExists",
+    "CharterError",
+    "ChecksumMismatch",
+    "Client",
+    "Conflict",
+    "ExpectedFiles",
+    "FileEntry",
+    "Holding",
+    "InvalidArgument",
+    "Manifest",
+    "ModelVersion",
+    "NotFound",
+    "Page",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "PolicyViolation",
+    "ProgressCallback",
+    "Ref",
+    "RegisteredModel",
+    "TransportError",
+    "Unauthenticated",
+    "Unavailable",
+    "VerifyProblem",
+    "VerifyReport",
+]
+
+# Public names say where to import them from, as httpx does: charter.client.NotFound in
+# tracebacks and reprs rather than the private module that defines it.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "charter.client"
+del _name, _obj
