@@ -1,0 +1,34 @@
+"""Entry point of the ``charter`` command: sub-commands and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from charter.cli import admin, lifecycle, models, versions
+from charter.errors import CharterError
+
+app = typer.Typer(
+    name="charter",
+    help="Charter: a model registry with governance built in.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(admin.serve)
+app.add_typer(admin.db_app, name="db")
+# Registry commands talk HTTP to CHARTER_URL through the SDK.
+app.add_typer(models.app, name="models")
+app.add_typer(versions.app, name="versions")
+app.add_typer(lifecycle.alias_app, name="alias")
+app.add_typer(lifecycle.stage_app, name="stage")
+app.command("history")(lifecycle.history)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except CharterError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
