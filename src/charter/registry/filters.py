@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Op = Literal["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"]
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"]
 
 # Fields a condition may name. "tag" conditions carry the tag key in ``key``.
 ModelField = Literal["name", "tag"]

@@ -71,11 +71,14 @@ class LifecycleService:
         self.session.flush()
         return self.versions.view(model, version)
 
-    def delete_alias(self, name: str, alias: str) -> None:
+    def delete_alias(self, name: str, alias: str, *, missing_ok: bool = False) -> None:
+        """Remove an alias; ``missing_ok`` makes removing an absent alias a no-op (MLflow's way)."""
         alias = naming.alias(alias)
         model = self.versions.models.get_row(name, lock=True)
         current = self.aliases.get(model.id, alias)
         if current is None:
+            if missing_ok:
+                return
             raise NotFound(f"model {name!r} has no alias {alias!r}", model=name, alias=alias)
         version = VersionRepository(self.session).get_by_id(current.version_id)
         at = now_ms()

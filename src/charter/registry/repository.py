@@ -187,6 +187,34 @@ class VersionRepository:
             )
         )
 
+    def latest_per_stage(
+        self, model_ids: Sequence[int], stages: Sequence[str] | None = None
+    ) -> list[tuple[ModelVersion, str]]:
+        """The newest live version in each stage of each model, with its model's name."""
+        if not model_ids:
+            return []
+        newest = (
+            select(ModelVersion.model_id, func.max(ModelVersion.version).label("version"))
+            .where(ModelVersion.model_id.in_(model_ids), ModelVersion.deleted_at.is_(None))
+            .group_by(ModelVersion.model_id, ModelVersion.stage)
+        )
+        if stages is not None:
+            newest = newest.where(ModelVersion.stage.in_(stages))
+        picked = newest.subquery()
+        rows = self.session.execute(
+            select(ModelVersion, RegisteredModel.name)
+            .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+            .join(
+                picked,
+                and_(
+                    ModelVersion.model_id == picked.c.model_id,
+                    ModelVersion.version == picked.c.version,
+                ),
+            )
+            .order_by(ModelVersion.model_id, ModelVersion.version)
+        )
+        return [(row[0], row[1]) for row in rows]
+
     def by_alias(self, model_id: int, alias: str) -> ModelVersion | None:
         return self.session.scalars(
             select(ModelVersion)
@@ -379,6 +407,14 @@ def _compare(
             return column == value
         case "!=":
             return column != value
+        case "<":
+            return column < value
+        case "<=":
+            return column <= value
+        case ">":
+            return column > value
+        case ">=":
+            return column >= value
         case "LIKE":
             return like(column, str(value), case_sensitive=True)
         case "ILIKE":

@@ -91,9 +91,12 @@ class ModelService:
         self.session.flush()
         return model_views(self.session, [model])[0]
 
-    def delete_tag(self, name: str, key: str) -> None:
+    def delete_tag(self, name: str, key: str, *, missing_ok: bool = False) -> None:
+        """Remove a tag; ``missing_ok`` makes removing an absent tag a no-op (MLflow's way)."""
         model = self.get_row(name)
         if not self.models.delete_tag(model.id, naming.tag_key(key)):
+            if missing_ok:
+                return
             raise NotFound(f"registered model {name!r} has no tag {key!r}", model=name, key=key)
         model.updated_at = now_ms()
         self.session.flush()
@@ -130,7 +133,10 @@ class VersionService:
         self.models = ModelService(session, ctx)
         self.versions = VersionRepository(session)
 
-    def get_row(self, name: str, selector: VersionSelector) -> tuple[RegisteredModel, ModelVersion]:
+    def find_row(
+        self, name: str, selector: VersionSelector
+    ) -> tuple[RegisteredModel, ModelVersion | None]:
+        """The model (which must exist) and the version the selector picks, if any."""
         model = self.models.get_row(name)
         version: ModelVersion | None
         if selector.number is not None:
@@ -139,6 +145,10 @@ class VersionService:
             version = self.versions.by_alias(model.id, selector.alias)
         else:
             version = self.versions.latest_in_stage(model.id, selector.stage or "None")
+        return model, version
+
+    def get_row(self, name: str, selector: VersionSelector) -> tuple[RegisteredModel, ModelVersion]:
+        model, version = self.find_row(name, selector)
         if version is None:
             raise NotFound(
                 f"model {name!r} has no version {selector}", model=name, version=str(selector)
@@ -148,6 +158,27 @@ class VersionService:
     def get(self, name: str, selector: VersionSelector) -> VersionView:
         model, version = self.get_row(name, selector)
         return self.view(model, version)
+
+    def find(self, name: str, selector: VersionSelector) -> VersionView | None:
+        """Like ``get``, but None when the model exists and the selector picks no version."""
+        model, version = self.find_row(name, selector)
+        return None if version is None else self.view(model, version)
+
+    def latest_by_stage(
+        self, model_ids: Sequence[int], stages: Sequence[str] | None = None
+    ) -> dict[int, list[VersionView]]:
+        """The newest version in each stage (of ``stages``, or of all), per model id."""
+        result: dict[int, list[VersionView]] = {model_id: [] for model_id in model_ids}
+        rows = self.versions.latest_per_stage(model_ids, stages)
+        for view in version_views(self.session, rows):
+            result[view.model_id].append(view)
+        return result
+
+    def latest_in_stages(self, name: str, stages: Sequence[str] | None = None) -> list[VersionView]:
+        """The newest version of a model in each of ``stages`` (any case), or in every stage."""
+        model = self.models.get_row(name)
+        canonical = [naming.stage(s) for s in stages] if stages else None
+        return self.latest_by_stage([model.id], canonical)[model.id]
 
     def view(self, model: RegisteredModel, version: ModelVersion) -> VersionView:
         return version_views(self.session, [(version, model.name)])[0]
@@ -216,9 +247,14 @@ class VersionService:
         self.session.flush()
         return self.view(model, version)
 
-    def delete_tag(self, name: str, selector: VersionSelector, key: str) -> None:
+    def delete_tag(
+        self, name: str, selector: VersionSelector, key: str, *, missing_ok: bool = False
+    ) -> None:
+        """Remove a tag; ``missing_ok`` makes removing an absent tag a no-op (MLflow's way)."""
         _, version = self.get_row(name, selector)
         if not self.versions.delete_tag(version.id, naming.tag_key(key)):
+            if missing_ok:
+                return
             raise NotFound(
                 f"version {name}/{version.version} has no tag {key!r}", model=name, key=key
             )
