@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from charter import naming
 from charter.approvals.policy import (
     ApprovalRequirement,
     BetterThanHolder,
@@ -22,6 +23,7 @@ from charter.approvals.policy import (
     RequireTags,
     Rule,
 )
+from charter.errors import InvalidArgument
 
 _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -42,6 +44,14 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label}"
+
+    def normalised(self) -> Target:
+        """The canonical spelling (NFC alias, capitalised stage), or InvalidArgument."""
+        if self.kind == "alias":
+            return Target(self.kind, naming.alias(self.label))
+        if self.kind == "stage":
+            return Target(self.kind, naming.stage(self.label))
+        raise InvalidArgument(f"target kind {self.kind!r} is not alias or stage", field="target")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from charter import naming
+from charter.approvals.protection import ensure_direct_change_allowed
 from charter.context import RequestContext
 from charter.db import now_ms
 from charter.errors import Conflict, NotFound
@@ -56,6 +57,13 @@ class LifecycleService:
 
     def set_alias(self, name: str, alias: str, number: int) -> VersionView:
         alias = naming.alias(alias)
+        self._ensure_direct_change_allowed(name, ALIAS, alias, number)
+        return self.set_alias_via_promotion(name, alias, number)
+
+    def set_alias_via_promotion(self, name: str, alias: str, number: int) -> VersionView:
+        """Move an alias without the protection check: only the approvals executor calls this,
+        once a promotion request has been approved (or forced by an admin)."""
+        alias = naming.alias(alias)
         model, version = self._locked_version(name, naming.version_number(number))
         current = self.aliases.get(model.id, alias)
         at, actor = now_ms(), self.ctx.actor.name
@@ -75,6 +83,7 @@ class LifecycleService:
         """Remove an alias; ``missing_ok`` makes removing an absent alias a no-op (MLflow's way)."""
         alias = naming.alias(alias)
         model = self.versions.models.get_row(name, lock=True)
+        ensure_direct_change_allowed(self.session, self.ctx, model, ALIAS, alias)
         current = self.aliases.get(model.id, alias)
         if current is None:
             if missing_ok:
@@ -94,6 +103,17 @@ class LifecycleService:
         self, name: str, number: int, stage: str, *, archive_existing: bool = False
     ) -> VersionView:
         stage = naming.stage(stage)
+        self._ensure_direct_change_allowed(name, STAGE, stage, number)
+        return self.transition_stage_via_promotion(
+            name, number, stage, archive_existing=archive_existing
+        )
+
+    def transition_stage_via_promotion(
+        self, name: str, number: int, stage: str, *, archive_existing: bool = False
+    ) -> VersionView:
+        """Move a version to a stage without the protection check: only the approvals executor
+        calls this, once a promotion request has been approved (or forced by an admin)."""
+        stage = naming.stage(stage)
         model, version = self._locked_version(name, naming.version_number(number))
         at, actor = now_ms(), self.ctx.actor.name
         if archive_existing and stage in ARCHIVABLE_FROM:
@@ -106,6 +126,18 @@ class LifecycleService:
         model.updated_at = at
         self.session.flush()
         return self.versions.view(model, version)
+
+    def _ensure_direct_change_allowed(self, name: str, kind: str, label: str, number: int) -> None:
+        """Protected labels move only through promotions (when governed): moving a version
+        into a protected stage, and out of one, both change who holds it."""
+        model = self.versions.models.get_row(name)
+        ensure_direct_change_allowed(self.session, self.ctx, model, kind, label, version=number)
+        if kind == STAGE:
+            current = VersionRepository(self.session).get_live(model.id, number)
+            if current is not None and current.stage not in ("None", label):
+                ensure_direct_change_allowed(
+                    self.session, self.ctx, model, STAGE, current.stage, version=number, to=label
+                )
 
     def _move(self, version: ModelVersion, stage: str, at: int, actor: str, reason: str) -> None:
         if version.stage != "None":

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from charter import naming
+from charter.approvals import protection
 from charter.context import RequestContext
 from charter.db import now_ms
 from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -77,6 +78,7 @@ class ModelService:
 
     def delete(self, name: str) -> None:
         model = self.get_row(name, lock=True)
+        protection.ensure_model_deletable(self.session, self.ctx, model)
         at = now_ms()
         model.deleted_at = at
         model.updated_at = at
@@ -232,7 +234,8 @@ class VersionService:
         return self.view(model, version)
 
     def delete(self, name: str, selector: VersionSelector) -> None:
-        _, version = self.get_row(name, selector)
+        model, version = self.get_row(name, selector)
+        protection.ensure_version_deletable(self.session, self.ctx, model, version)
         at = now_ms()
         version.deleted_at = at
         version.updated_at = at
