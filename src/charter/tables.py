@@ -7,6 +7,7 @@ from charter.artifacts import models as artifacts_models
 from charter.db import Base
 from charter.identity import models as identity_models  # noqa: F401 - registers its tables
 from charter.registry import models as registry_models
+from charter.tracking import models as tracking_models  # noqa: F401 - registers its tables
 
 metadata = Base.metadata
 

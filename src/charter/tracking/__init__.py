@@ -1,0 +1,1 @@
+"""Experiments, runs and logged models that the MLflow surface needs, and its artifact namespace."""
