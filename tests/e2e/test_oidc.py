@@ -301,6 +301,15 @@ class TestJwtAccessTokens:
         )
         assert_refused(response, "'none' is not accepted")
 
+    def test_an_id_token_is_not_an_access_token(self, stack: Stack) -> None:
+        id_token = stack.provider.code_flow_tokens("alice")["id_token"]
+        assert jwt_part(id_token, 1)["aud"] == CLIENT_ID
+        response = httpx.get(
+            f"{stack.url}/api/v1/me", headers={"Authorization": f"Bearer {id_token}"}
+        )
+        assert_refused(response, "audience")
+        assert "alice" not in stack.accounts()
+
     def test_a_disabled_account_is_refused_at_once(self, stack: Stack) -> None:
         token = stack.provider.client_credentials_token()
         headers = {"Authorization": f"Bearer {token}"}

@@ -8,8 +8,11 @@ development login and consent forms with httpx, as a browser would.
 
 from __future__ import annotations
 
+import base64
 import fcntl
+import hashlib
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -17,7 +20,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -155,6 +158,41 @@ class OidcProvider:
         response.raise_for_status()
         token: str = response.json()["access_token"]
         return token
+
+    def code_flow_tokens(self, login: str) -> dict[str, str]:
+        """The tokens a relying party would get for ``login`` (ID token included), obtained
+        by running the code flow here; the redirect to the relying party carries a code it
+        refuses (no login of its own in progress), which is then redeemed here instead."""
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        query = {
+            "client_id": CLIENT_ID,
+            "response_type": "code",
+            "scope": "openid profile email",
+            "redirect_uri": self.redirect_uri,
+            "state": secrets.token_urlsafe(16),
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+        }
+        with httpx.Client(follow_redirects=False, timeout=10.0) as browser:
+            start = f"{self.issuer}/auth?{urlencode(query)}"
+            done = sign_in(browser, start, login, stop_at=self.redirect_uri)
+        code = parse_qs(urlsplit(str(done.url)).query)["code"][0]
+        response = httpx.post(
+            f"{self.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.redirect_uri,
+                "code_verifier": verifier,
+            },
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=10.0,
+        )
+        response.raise_for_status()
+        tokens: dict[str, str] = response.json()
+        return tokens
 
     def __enter__(self) -> Self:
         self.start()

@@ -62,6 +62,7 @@ class Expectations:
     leeway: int = DEFAULT_LEEWAY_SECONDS
     nonce: str | None = None  # ID tokens: the nonce sent with the authorization request
     authorized_party: str | None = None  # ID tokens: our client id, when aud has several
+    access_token: bool = False  # refuse ID tokens (they carry a nonce) presented as Bearer
 
 
 def looks_like_jwt(value: str) -> bool:
@@ -125,6 +126,8 @@ def _check_claims(claims: Claims, expect: Expectations) -> None:
         raise Unauthenticated(f"the token's {_claim_name(exc)} is not accepted") from exc
     except JoseError as exc:
         raise Unauthenticated("the token's claims are not accepted") from exc
+    if expect.access_token and "nonce" in claims:
+        raise Unauthenticated("an ID token is not accepted as an access token")
     if expect.nonce is not None:
         nonce = claims.get("nonce")
         if not isinstance(nonce, str) or not hmac.compare_digest(nonce, expect.nonce):

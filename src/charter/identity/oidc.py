@@ -178,7 +178,10 @@ class OidcClient:
         return self.verify(
             token,
             Expectations(
-                issuer=self.config.issuer, audience=self.config.audience, now=int(time.time())
+                issuer=self.config.issuer,
+                audience=self.config.audience,
+                now=int(time.time()),
+                access_token=True,
             ),
         )
 

@@ -159,6 +159,11 @@ class TestRefused:
         with pytest.raises(Unauthenticated, match="nonce"):
             verify(sign(rsa_key, claims()), keys, expect(nonce="n-1"))
 
+    def test_id_token_presented_as_an_access_token(self, rsa_key: RSAKey, keys: KeySet) -> None:
+        token = sign(rsa_key, claims(nonce="n-1"))
+        with pytest.raises(Unauthenticated, match="ID token is not accepted"):
+            verify(token, keys, expect(access_token=True))
+
     def test_id_token_for_several_audiences_needs_our_azp(
         self, rsa_key: RSAKey, keys: KeySet
     ) -> None:
