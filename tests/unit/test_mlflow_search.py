@@ -121,14 +121,15 @@ class TestVersionFilters:
             ("current_stage = 'Production'", "invalid attribute 'current_stage'"),
             ("version_number = 2.0", "expected an integer, got 2.0"),
             ("version_number = 'two'", "expected an integer, got 'two'"),
+            ("version_number = '+-3'", "expected an integer, got '+-3'"),
             ("version_number = 99999999999999999999", "expected an integer"),
             ("version_number LIKE '1'", "invalid comparator LIKE for version_number"),
             ("version_number IN ('1')", "invalid comparator IN for version_number"),
             ("source_path IN ('a')", "invalid comparator IN for source_path"),
             ("run_id > 'a'", "invalid comparator > for run_id"),
             ("run_id = 1", "expected a quoted string value for run_id"),
-            ("name LIKE 'abc\\'", "ends with an escape character"),
-            ("tags.k ILIKE '\\'", "ends with an escape character"),
+            ("name LIKE 'abc\\'", "ends with a lone backslash"),
+            ("tags.k ILIKE '\\'", "ends with a lone backslash"),
         ],
     )
     def test_what_versions_do_not_support(self, text: str, fragment: str) -> None:

@@ -23,6 +23,7 @@ ending in a backslash is refused (PostgreSQL cannot run it).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -290,7 +291,7 @@ def _condition(clause: Clause, kind: Kind) -> Condition:
     if clause.op not in attribute.ops:
         ops = ", ".join(sorted(attribute.ops))
         raise InvalidArgument(
-            f"invalid comparator {clause.op} for {clause.key}; expected one of {ops}",
+            f"invalid comparator {clause.op} for {clause.key} in filter; expected one of {ops}",
             field="filter",
         )
     value = _number(clause) if attribute.numeric else _text(clause)
@@ -300,7 +301,7 @@ def _condition(clause: Clause, kind: Kind) -> Condition:
 def _tag_condition(clause: Clause) -> Condition:
     if clause.op not in _STRING_OPS:
         raise InvalidArgument(
-            f"invalid comparator {clause.op} for tags.{clause.key}; expected one of "
+            f"invalid comparator {clause.op} for tags.{clause.key} in filter; expected one of "
             f"{', '.join(sorted(_STRING_OPS))}",
             field="filter",
         )
@@ -315,11 +316,12 @@ def _text(clause: Clause) -> str | tuple[str, ...]:
         return value
     if not isinstance(value, str):
         raise InvalidArgument(
-            f"expected a quoted string value for {clause.key}, got {value}", field="filter"
+            f"expected a quoted string value for {clause.key} in filter, got {value}",
+            field="filter",
         )
     if clause.op in ("LIKE", "ILIKE") and (len(value) - len(value.rstrip("\\"))) % 2 == 1:
         raise InvalidArgument(
-            f"the {clause.op} pattern for {clause.key} ends with an escape character (\\)",
+            f"the {clause.op} pattern for {clause.key} in filter ends with a lone backslash",
             field="filter",
         )
     return value
@@ -327,11 +329,13 @@ def _text(clause: Clause) -> str | tuple[str, ...]:
 
 def _number(clause: Clause) -> int:
     value = clause.value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        value = int(value)  # MLflow accepts version_number = '3'
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = int(value)  # MLflow accepts version_number = '3'
     if not isinstance(value, int) or abs(value) > _INT64:
         raise InvalidArgument(
-            f"invalid value for {clause.key}: expected an integer, got {value!r}", field="filter"
+            f"invalid value for {clause.key} in filter: expected an integer, got {value!r}",
+            field="filter",
         )
     return value
 
