@@ -1,0 +1,321 @@
+"""MLflow's model-version and alias endpoints, over the same services as the native API.
+
+Quirks matched: a version created from a source is READY at once; the source is checked as
+MLflow's server checks it (see ``_check_source``); a ``models:/name/<version|stage|latest>``
+or ``models:/name@alias`` source is rewritten to ``models:/name/<number>`` and lends its run
+id; updating without a description clears it; transition-stage takes stages in any case and
+``archive_existing_versions`` only with Staging or Production (MLflow answers INTERNAL_ERROR
+otherwise; Charter INVALID_PARAMETER_VALUE); a missing alias is INVALID_PARAMETER_VALUE and
+``latest`` names the newest version; deleting a missing tag or alias succeeds; search defaults
+to 200,000 results and at most 200,000, ordered by last update, newest first.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from charter import naming
+from charter.api.deps import BlobsDep, ContextDep, SessionDep
+from charter.api.mlflow import search
+from charter.api.mlflow.registry_schemas import (
+    AliasRef,
+    AliasSet,
+    DownloadUri,
+    Empty,
+    ModelVersionCreate,
+    ModelVersionPage,
+    ModelVersionRead,
+    ModelVersionRef,
+    ModelVersionResponse,
+    ModelVersionTagDelete,
+    ModelVersionTagSet,
+    ModelVersionUpdate,
+    SearchQuery,
+    StageTransition,
+    from_request,
+)
+from charter.artifacts.service import ArtifactService
+from charter.blobs import BlobStore
+from charter.context import RequestContext
+from charter.errors import InvalidArgument, NotFound
+from charter.registry.lifecycle import LifecycleService
+from charter.registry.references import VersionSelector
+from charter.registry.service import VersionService
+from charter.registry.views import VersionView
+
+router: APIRouter = APIRouter()
+
+SEARCH_DEFAULT = 200_000  # the proto's default, which the server applies when none is sent
+SEARCH_MAXIMUM = 200_000
+ARCHIVING_STAGES = ("Staging", "Production")
+
+Create = Annotated[ModelVersionCreate, Depends(from_request(ModelVersionCreate))]
+Ref = Annotated[ModelVersionRef, Depends(from_request(ModelVersionRef))]
+Update = Annotated[ModelVersionUpdate, Depends(from_request(ModelVersionUpdate))]
+Transition = Annotated[StageTransition, Depends(from_request(StageTransition))]
+Search = Annotated[SearchQuery, Depends(from_request(SearchQuery))]
+TagSet = Annotated[ModelVersionTagSet, Depends(from_request(ModelVersionTagSet))]
+TagDelete = Annotated[ModelVersionTagDelete, Depends(from_request(ModelVersionTagDelete))]
+AliasBody = Annotated[AliasSet, Depends(from_request(AliasSet))]
+Alias = Annotated[AliasRef, Depends(from_request(AliasRef))]
+
+
+def _one(view: VersionView) -> ModelVersionResponse:
+    return ModelVersionResponse(model_version=ModelVersionRead.of(view))
+
+
+@router.post("/model-versions/create", response_model=ModelVersionResponse)
+def create_model_version(
+    body: Create, session: SessionDep, ctx: ContextDep, blobs: BlobsDep
+) -> ModelVersionResponse:
+    return _one(register_from_source(session, ctx, blobs, body))
+
+
+@router.get("/model-versions/get", response_model=ModelVersionResponse)
+def get_model_version(body: Ref, session: SessionDep, ctx: ContextDep) -> ModelVersionResponse:
+    return _one(VersionService(session, ctx).get(body.name, body.selector()))
+
+
+@router.patch("/model-versions/update", response_model=ModelVersionResponse)
+def update_model_version(
+    body: Update, session: SessionDep, ctx: ContextDep
+) -> ModelVersionResponse:
+    view = VersionService(session, ctx).update(body.name, body.selector(), body.description or "")
+    return _one(view)
+
+
+@router.delete("/model-versions/delete", response_model=Empty)
+def delete_model_version(body: Ref, session: SessionDep, ctx: ContextDep) -> Empty:
+    VersionService(session, ctx).delete(body.name, body.selector())
+    return Empty()
+
+
+@router.post("/model-versions/transition-stage", response_model=ModelVersionResponse)
+def transition_stage(
+    body: Transition, session: SessionDep, ctx: ContextDep
+) -> ModelVersionResponse:
+    stage = naming.stage(body.stage)
+    if body.archive_existing_versions and stage not in ARCHIVING_STAGES:
+        raise InvalidArgument(
+            f"archive_existing_versions needs a target stage of Staging or Production, not {stage}",
+            field="archive_existing_versions",
+        )
+    view = LifecycleService(session, ctx).transition_stage(
+        body.name, body.number(), stage, archive_existing=body.archive_existing_versions
+    )
+    return _one(view)
+
+
+@router.get("/model-versions/search", response_model=ModelVersionPage)
+def search_model_versions(body: Search, session: SessionDep, ctx: ContextDep) -> ModelVersionPage:
+    page = VersionService(session, ctx).search(
+        search.version_conditions(body.filter),
+        search.version_orders(body.order_by),
+        SEARCH_DEFAULT if body.max_results is None else body.max_results,
+        body.page_token or None,
+        max_page=SEARCH_MAXIMUM,
+    )
+    return ModelVersionPage(
+        model_versions=[ModelVersionRead.of(v) for v in page.items],
+        next_page_token=page.next_page_token,
+    )
+
+
+@router.get("/model-versions/get-download-uri", response_model=DownloadUri)
+def get_download_uri(body: Ref, session: SessionDep, ctx: ContextDep) -> DownloadUri:
+    # The mlflow client downloads from the source with its own artifact repositories
+    # (runs:/, models:/, mlflow-artifacts:/, s3://, ...), as it does with MLflow's server.
+    view = VersionService(session, ctx).get(body.name, body.selector())
+    return DownloadUri(artifact_uri=view.source or "")
+
+
+@router.post("/model-versions/set-tag", response_model=Empty)
+def set_model_version_tag(body: TagSet, session: SessionDep, ctx: ContextDep) -> Empty:
+    VersionService(session, ctx).set_tag(body.name, body.selector(), body.key, body.value)
+    return Empty()
+
+
+@router.delete("/model-versions/delete-tag", response_model=Empty)
+def delete_model_version_tag(body: TagDelete, session: SessionDep, ctx: ContextDep) -> Empty:
+    VersionService(session, ctx).delete_tag(body.name, body.selector(), body.key, missing_ok=True)
+    return Empty()
+
+
+@router.post("/registered-models/alias", response_model=Empty)
+def set_alias(body: AliasBody, session: SessionDep, ctx: ContextDep) -> Empty:
+    LifecycleService(session, ctx).set_alias(body.name, body.alias, body.number())
+    return Empty()
+
+
+@router.delete("/registered-models/alias", response_model=Empty)
+def delete_alias(body: Alias, session: SessionDep, ctx: ContextDep) -> Empty:
+    LifecycleService(session, ctx).delete_alias(body.name, body.alias, missing_ok=True)
+    return Empty()
+
+
+@router.get("/registered-models/alias", response_model=ModelVersionResponse)
+def get_by_alias(body: Alias, session: SessionDep, ctx: ContextDep) -> ModelVersionResponse:
+    versions = VersionService(session, ctx)
+    if body.alias.lower() == "latest":
+        return _one(_latest(versions, body.name))
+    view = versions.find(body.name, VersionSelector(alias=naming.alias(body.alias)))
+    if view is None:
+        # MLflow answers a missing alias with INVALID_PARAMETER_VALUE, and clients rely on it.
+        raise InvalidArgument(
+            f"registered model alias {body.alias} not found on model {body.name!r}", field="alias"
+        )
+    return _one(view)
+
+
+def _latest(versions: VersionService, name: str) -> VersionView:
+    newest = versions.latest_in_stages(name)
+    if not newest:
+        raise NotFound(f"model {name!r} has no versions: no latest version", model=name)
+    return max(newest, key=lambda v: v.version)
+
+
+def register_from_source(
+    session: Session, ctx: RequestContext, blobs: BlobStore, body: ModelVersionCreate
+) -> VersionView:
+    """Create a version from a source URI, READY at once; from Charter's own files if the
+    source points into Charter's store."""
+    versions = VersionService(session, ctx)
+    source, run_id = _lineage(versions, body)
+    _check_source(source, run_id, body.model_id)
+    entries = _manifest_for_source(session, ctx, source, run_id, body.model_id)
+    view = versions.create(
+        body.name,
+        source=source,
+        run_id=run_id,
+        run_link=body.run_link or None,
+        description=body.description,
+        tags=body.tag_dict(),
+        await_upload=entries is not None,
+    )
+    if entries is None:
+        return view
+    return ArtifactService(session, ctx, blobs).adopt_files(
+        body.name, VersionSelector(number=view.version), entries
+    )
+
+
+def _manifest_for_source(
+    session: Session,
+    ctx: RequestContext,
+    source: str,
+    run_id: str | None,
+    model_id: str | None,
+) -> list[tuple[str, int, str]] | None:
+    """The files (path, size, sha256) behind a source inside Charter's own store, or None for
+    a source elsewhere (the version then records the source with an empty manifest).
+
+    The tracking area (runs, logged models and the mlflow-artifacts proxy, being built beside
+    this adapter) will resolve ``mlflow-artifacts:/``, ``runs:/`` and ``models:/m-...``
+    sources through ``charter.tracking.service``; until then every source is foreign.
+    """
+    del session, ctx, source, run_id, model_id  # used once the tracking service resolves them
+    return None
+
+
+def _lineage(versions: VersionService, body: ModelVersionCreate) -> tuple[str, str | None]:
+    """A source naming a registered version becomes ``models:/name/<number>`` and lends that
+    version's run id, as MLflow's server does."""
+    parsed = _parse_uri(body.source)
+    run_id = body.run_id or None
+    if parsed.scheme != "models" or parsed.netloc:
+        return body.source, run_id
+    reference = _registered_reference(parsed.path)
+    if reference is None:
+        return body.source, run_id  # models:/<logged model id>
+    name, selector = reference
+    source_version = _latest(versions, name) if selector is None else versions.get(name, selector)
+    if run_id is not None and run_id != (source_version.run_id or ""):
+        raise InvalidArgument(
+            f"invalid model version source {body.source!r}: run_id {run_id!r} is not the run "
+            f"of {name}/{source_version.version}",
+            field="run_id",
+        )
+    return f"models:/{name}/{source_version.version}", run_id or source_version.run_id
+
+
+def _registered_reference(path: str) -> tuple[str, VersionSelector | None] | None:
+    """``/name/3``, ``/name/Stage``, ``/name/latest`` or ``/name@alias``; None for ``/<id>``."""
+    parts = path.lstrip("/").split("/")
+    if len(parts) == 2 and parts[0] and parts[1]:
+        name, suffix = parts
+        if suffix.isdigit():
+            return name, VersionSelector(number=naming.version_number(suffix))
+        if suffix.lower() == "latest":
+            return name, None
+        return name, VersionSelector(stage=naming.stage(suffix))
+    if len(parts) == 1 and "@" in parts[0]:
+        name, _, alias = parts[0].rpartition("@")
+        return name, VersionSelector(alias=naming.alias(alias))
+    if len(parts) == 1 and parts[0]:
+        return None
+    raise InvalidArgument(
+        f"invalid model version source 'models:{path}': expected models:/name/version, "
+        "models:/name@alias or models:/<model id>",
+        field="source",
+    )
+
+
+def _check_source(source: str, run_id: str | None, model_id: str | None) -> None:
+    """MLflow's server checks (``_validate_source_run``/``_validate_source_model``): no local
+    paths, no relative segments, and a runs:/, models:/<id> or mlflow-artifacts source must be
+    named by the run_id or model_id that contains it."""
+    parsed = _parse_uri(source)
+    scheme = parsed.scheme.lower()
+    owner = "model_id" if model_id else "run_id"
+    if scheme in ("", "file"):
+        # Charter serves a run's artifacts itself, never from a path on its own disk, so no
+        # run or logged model can contain a local path: MLflow with proxied artifacts agrees.
+        if not run_id and not model_id:
+            raise _invalid_source(
+                source,
+                "a local path needs the run_id of the run whose artifact directory contains it",
+            )
+        raise _invalid_source(source, f"the {owner} request parameter must identify it")
+    _check_relative_parts(source)
+    if scheme == "runs":
+        runs_id = parsed.path.lstrip("/").split("/")[0]
+        if parsed.netloc or model_id or not run_id or runs_id != run_id:
+            raise _invalid_source(source, f"the {owner} request parameter must identify it")
+    elif scheme == "models":
+        logged = parsed.path.lstrip("/")
+        if parsed.netloc or ("/" not in logged and "@" not in logged and logged != model_id):
+            raise _invalid_source(source, "the model_id request parameter must identify it")
+    elif _is_mlflow_artifacts(parsed) and not (run_id or model_id):
+        raise _invalid_source(source, "the run_id request parameter must identify it")
+
+
+def _parse_uri(source: str) -> urllib.parse.ParseResult:
+    try:
+        return urllib.parse.urlparse(source, allow_fragments=False)
+    except ValueError as exc:  # an unbalanced [ in the host, for one
+        raise _invalid_source(source, f"it is not a valid URI ({exc})") from exc
+
+
+def _check_relative_parts(source: str) -> None:
+    unquoted = source
+    while (next_round := urllib.parse.unquote_plus(unquoted)) != unquoted:
+        unquoted = next_round
+    path = _parse_uri(unquoted).path
+    if "\x00" in unquoted or any(part in (".", "..") for part in path.split("/")):
+        raise _invalid_source(source, "an absolute path without relative references is needed")
+
+
+def _is_mlflow_artifacts(parsed: urllib.parse.ParseResult) -> bool:
+    if parsed.scheme.lower() == "mlflow-artifacts":
+        return True
+    route = "/api/2.0/mlflow-artifacts/artifacts/"
+    return parsed.scheme.lower() in ("http", "https") and route in f"{parsed.path}/"
+
+
+def _invalid_source(source: str, reason: str) -> InvalidArgument:
+    shown = source if len(source) <= 200 else source[:200] + "..."
+    return InvalidArgument(f"invalid model version source {shown!r}: {reason}", field="source")
