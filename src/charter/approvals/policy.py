@@ -271,7 +271,7 @@ def _load(text: str) -> tuple[Any, yaml.Node]:
         node = loader.get_single_node()
         if node is None:
             raise InvalidArgument("policy is empty", field="policy")
-        _refuse_duplicate_keys(node)
+        _refuse_duplicate_keys(node, set())
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -291,22 +291,33 @@ def _load(text: str) -> tuple[Any, yaml.Node]:
     return data, node
 
 
-def _refuse_duplicate_keys(node: yaml.Node) -> None:
-    """PyYAML keeps the last of two equal keys silently; in a policy that hides a mistake."""
+def _refuse_duplicate_keys(node: yaml.Node, visited: set[int]) -> None:
+    """PyYAML keeps the last of two equal keys silently; in a policy that hides a mistake.
+
+    YAML aliases (``*name``) are refused too: a policy never needs them, and nested ones can
+    make a small document expand into an enormous one.
+    """
+    if id(node) in visited:
+        raise InvalidArgument(
+            "policy reuses a value through a YAML anchor and alias (the anchor is on line "
+            f"{node.start_mark.line + 1}); write the value out instead",
+            field="policy",
+        )
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
+        keys: set[Any] = set()
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
+                if key.value in keys:
                     raise InvalidArgument(
                         f"policy repeats the key {key.value!r} (line {key.start_mark.line + 1})",
                         field="policy",
                     )
-                seen.add(key.value)
-            _refuse_duplicate_keys(value)
+                keys.add(key.value)
+            _refuse_duplicate_keys(value, visited)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _refuse_duplicate_keys(item)
+            _refuse_duplicate_keys(item, visited)
 
 
 # pydantic's wording speaks of Python types; a policy's author thinks in YAML.

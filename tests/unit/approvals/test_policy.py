@@ -167,6 +167,10 @@ class TestErrors:
             ("protected: [\n", "not valid YAML (line 2)"),
             ("protected: {}\nprotected: {}\n", "repeats the key 'protected' (line 2)"),
             ("protected: {}\napprovals: {min: 1, min: 2}\n", "repeats the key 'min' (line 2)"),
+            (
+                "protected: {aliases: &names [champion]}\napprovals: {groups: *names}\n",
+                "anchor is on line 1",
+            ),
         ],
     )
     def test_documents_that_are_not_a_policy(self, document: str, fragment: str) -> None:
