@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     stale_upload_seconds: float = Field(default=3600.0, ge=0)
     sqlite_busy_timeout_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+    signing_key: Path | None = Field(
+        default=None,
+        description="PEM Ed25519 private key that signs audit checkpoints; generated under "
+        "data_dir when unset",
+    )
 
     auth: bool = Field(
         default=False,

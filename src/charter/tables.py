@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from charter.approvals import models as approvals_models  # noqa: F401 - registers its tables
 from charter.artifacts import models as artifacts_models
+from charter.audit import models as audit_models  # noqa: F401 - registers its tables
 from charter.db import Base
 from charter.identity import models as identity_models  # noqa: F401 - registers its tables
 from charter.registry import models as registry_models
