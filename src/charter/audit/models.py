@@ -1,7 +1,7 @@
 """Tables of the audit trail: the events, the head of their chain, and signed checkpoints.
 
 All three refuse UPDATE and DELETE in the database itself (triggers, created by the migration),
-except the head, which may only move forward one event at a time.
+except the head, which may only move forward.
 """
 
 from __future__ import annotations
