@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -51,6 +52,14 @@ def clean_path(path: str | None, *, allow_root: bool = False) -> str:
     if not path and allow_root:
         return ""
     return artifact_path(path or "")
+
+
+def multipart_target(directory: str, local_file: str) -> str:
+    """Where a multipart upload lands: MLflow's client names the directory in the URL and the
+    file by the local path it uploads from, whose base name (POSIX or Windows) is kept."""
+    name = re.split(r"[\\/]", local_file)[-1]
+    folder = clean_path(directory, allow_root=True)
+    return clean_path(posixpath.join(folder, name) if folder else name)
 
 
 def upload_key(secret: str) -> str:
@@ -289,7 +298,6 @@ def complete_multipart(
 
     Blocking: call it from a worker thread.
     """
-    path = clean_path(path)
     with db.transaction(write=False) as session:
         plan = ArtifactNamespace(session, ctx, blobs).plan_completion(secret, path, etags)
     with blobs.writer() as writer:

@@ -215,7 +215,7 @@ class RunRepository:
                 RunParam.run_id == run_id, RunParam.key.in_(keys)
             )
         )
-        return dict(rows.tuples().all())
+        return {row.key: row.value for row in rows}
 
     def add_params(self, run_id: str, params: dict[str, str]) -> None:
         self.session.add_all(RunParam(run_id=run_id, key=k, value=v) for k, v in params.items())

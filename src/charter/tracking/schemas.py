@@ -381,9 +381,10 @@ class FileInfoRead(Read):
     file_size: int | None = None
 
 
-# The body of a multipart upload's create, complete and abort calls.
+# The body of a multipart upload's create, complete and abort calls. ``path`` is the client's
+# local file: its base name names the artifact in the directory given by the URL.
 class MultipartCreate(Request):
-    path: str | None = None
+    path: str
     num_parts: int = Field(default=1, ge=1, le=10_000)
 
 
@@ -394,13 +395,13 @@ class MultipartPartIn(Request):
 
 
 class MultipartComplete(Request):
-    path: str | None = None
+    path: str
     upload_id: str
     parts: list[MultipartPartIn]
 
 
 class MultipartAbort(Request):
-    path: str | None = None
+    path: str
     upload_id: str
 
 

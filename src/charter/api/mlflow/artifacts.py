@@ -17,8 +17,8 @@ from charter.api.transfer import RangeNotSatisfiableError, parse_range
 from charter.artifacts.service import FileDownload
 from charter.tracking.artifact_store import (
     ArtifactNamespace,
-    clean_path,
     complete_multipart,
+    multipart_target,
     upload_part_stream,
     upload_stream,
 )
@@ -116,9 +116,8 @@ def create_multipart_upload(
     blobs: BlobsDep,
 ) -> MultipartCreateRead:
     """Parts go to URLs of this server (as MLflow's go to presigned object-store URLs)."""
-    secret = ArtifactNamespace(session, ctx, blobs).create_multipart(
-        clean_path(path), body.num_parts
-    )
+    target = multipart_target(path, body.path)
+    secret = ArtifactNamespace(session, ctx, blobs).create_multipart(target, body.num_parts)
     base = str(request.base_url).rstrip("/") + request.url.path.split("/mpu/create/", 1)[0]
     part_url = base + PART_ROUTE
     return MultipartCreateRead(
@@ -153,7 +152,8 @@ async def complete_multipart_upload(
 ) -> Empty:
     etags = {part.part_number: part.etag for part in body.parts}
     # Joining the parts reads and writes every byte: off the event loop, with no transaction.
-    await run_in_threadpool(complete_multipart, db, ctx, blobs, body.upload_id, path, etags)
+    target = multipart_target(path, body.path)
+    await run_in_threadpool(complete_multipart, db, ctx, blobs, body.upload_id, target, etags)
     return Empty()
 
 
@@ -161,5 +161,6 @@ async def complete_multipart_upload(
 def abort_multipart_upload(
     path: str, body: MultipartAbort, session: SessionDep, ctx: ContextDep, blobs: BlobsDep
 ) -> Empty:
-    ArtifactNamespace(session, ctx, blobs).abort_multipart(body.upload_id, clean_path(path))
+    target = multipart_target(path, body.path)
+    ArtifactNamespace(session, ctx, blobs).abort_multipart(body.upload_id, target)
     return Empty()
