@@ -13,7 +13,8 @@ Recording a change (in the same transaction as the change)::
 
 ``record(action, resource_type, resource_id, resource_name, before=None, after=None,
 outcome="success") -> AuditEventView`` appends the event to the request's session and flushes;
-it commits or rolls back with the change. Call it *after* taking the change's own row locks
+it commits or rolls back with the change. The session must be a writing one (non-GET
+requests get one; on SQLite it began IMMEDIATE). Call it *after* taking the change's own locks
 (``get_live(..., lock=True)``): it locks the chain's head row until the transaction ends, and
 taking locks in the other order could deadlock with a concurrent request.
 
@@ -34,11 +35,12 @@ Conventions
   ``alias.set``, ``alias.delete``, ``stage.transition``, ``artifact.upload``,
   ``promotion.request``, ``promotion.evaluate``, ``promotion.approve``, ``promotion.reject``.
 * ``resource_type`` and ``resource_name``: for things that belong to a model the type is one
-  of ``MODEL_SCOPED`` (``model``, ``model_version``, ``alias``, ``stage``, ``artifact``,
-  ``promotion_request``, ``deployment``) and the name is its reference, starting with the
-  model's name: ``fraud``, ``fraud/3``, ``fraud@champion``, ``fraud/3/model.pkl``. The
-  model's name is taken from there and stored with the event (exports filter on it). Model
-  names cannot contain ``/``, ``@`` or ``:``, so this is unambiguous.
+  of ``MODEL_SCOPED`` (``model``, ``model_version`` or ``version``, ``alias``, ``stage``,
+  ``artifact``, ``promotion_request``, ``deployment``) and the name is its reference, starting
+  with the model's name: ``fraud``, ``fraud/3``, ``fraud@champion``, ``fraud/3/model.pkl``
+  (after a rename, the new name). The model's name is taken from there and stored with the
+  event (exports filter on it); model names cannot contain ``/``, ``@`` or ``:``, so this is
+  unambiguous.
 * ``resource_id``: the row's id (the model's id tells a re-created model from the old one).
 * ``before``/``after``: JSON objects of the fields that changed, small (no file lists).
   The evidence report reads: ``model.rename`` ``{"name"}`` on both sides (exports follow

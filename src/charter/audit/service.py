@@ -30,7 +30,16 @@ OUTCOMES = ("success", "denied", "failure")
 # Resources that belong to a model; their ``resource_name`` starts with the model's name
 # (``fraud``, ``fraud/3``, ``fraud@champion``), which model names cannot contain.
 MODEL_SCOPED = frozenset(
-    {"model", "model_version", "alias", "stage", "artifact", "promotion_request", "deployment"}
+    {
+        "model",
+        "model_version",
+        "version",
+        "alias",
+        "stage",
+        "artifact",
+        "promotion_request",
+        "deployment",
+    }
 )
 CHECKPOINT_EVERY = 1000
 EVENTS_ORDERING = "audit:seq:desc"
@@ -38,6 +47,7 @@ CHECKPOINTS_ORDERING = "audit-checkpoints:id:desc"
 # Column widths; longer text is cut before hashing, so what is stored is what is hashed.
 LIMITS = {
     "actor": 256,
+    "actor_kind": 16,
     "actor_token_id": 64,
     "resource_id": 256,
     "resource_name": 1024,
@@ -183,13 +193,16 @@ def _draft(
     after: Mapping[str, Any] | None,
 ) -> tuple[Any, ...]:
     """An event's fields that do not depend on its place in the chain, cleaned for storage."""
-    if not ACTION.match(action):
+    # Programming errors of the calling area, not bad input: they must fail loudly (500).
+    if not ACTION.match(action) or len(action) > 64:
         raise ValueError(f"audit action {action!r} must be dotted lower case, e.g. model.create")
+    if not resource_type or len(resource_type) > 64:
+        raise ValueError(f"audit resource_type {resource_type!r} must be 1 to 64 characters")
     name = _clean(resource_name, "resource_name")
     actor = ctx.actor
     return (
         _clean(actor.name, "actor") or "unknown",
-        actor.kind,
+        _clean(actor.kind, "actor_kind"),
         _clean(actor.token_id, "actor_token_id"),
         action,
         resource_type,
