@@ -23,8 +23,10 @@ from charter.api.deps import get_context
 from charter.api.routes import approvals
 from charter.api.state import AppState
 from charter.approvals.models import PromotionRequest
+from charter.audit.schemas import AuditFilter
+from charter.audit.service import AuditService
 from charter.config import Settings
-from charter.context import Actor, RequestContext
+from charter.context import SYSTEM, Actor, RequestContext
 from charter.db import now_ms
 from tests.factories.registry import upload
 
@@ -676,3 +678,37 @@ class TestSingleUserMode:
         request = ok(ask(local, 1), 201)
         assert ok(approve(local, request["id"]))["status"] == "executed"
         assert aliases(local) == {"champion": 1}
+
+
+class TestAuditTrail:
+    def test_policy_changes_and_every_promotion_step_are_recorded(
+        self, fraud: People, state: AppState
+    ) -> None:
+        request = ok(ask(fraud.rick, 1), 201)
+        ok(approve(fraud.alice, request["id"], "fine"))
+        new_version(fraud.carol, 0.5)
+        forced = fraud.ada.post(
+            "/api/v1/models/fraud/promotions/force",
+            json={"version": 2, "alias": "champion", "reason": "incident 4711"},
+        )
+        ok(forced, 201)
+        with state.db.transaction(write=False) as session:
+            trail = AuditService(session, SYSTEM)
+            events = trail.search(AuditFilter(model="fraud"), max_results=100).items
+            policies = trail.search(AuditFilter(action="policy.set")).items
+        steps = [(e.action, e.actor) for e in reversed(events) if e.action.startswith("promo")]
+        assert steps == [
+            ("promotion.request", "rick"),
+            ("promotion.approve", "alice"),
+            ("promotion.execute", "alice"),
+            ("promotion.force", "ada"),
+        ]
+        force_event = events[0]
+        assert force_event.after["forced"] is True
+        assert force_event.resource_name == "fraud/2"
+        assert force_event.after["target"] == "alias champion"
+        assert force_event.after["rules"][1]["passed"] is False
+        assert [(e.actor, e.after["version"]) for e in policies] == [("mona", 1)]
+        assert (policies[0].resource_type, policies[0].resource_name) == ("model_policy", "fraud")
+        assert policies[0].before is None
+        assert policies[0].after["document"] == CHAMPION_POLICY

@@ -56,13 +56,14 @@ class PolicyService:
                 created_by=self.ctx.actor.name,
             )
         )
+        # A model's policy is named after the model, so the model's trail includes it.
         _audit(
             self.session,
             self.ctx,
             "policy.set",
-            "policy",
-            f"{scope}:{_id(model) or ''}",
-            _name(model) or "global",
+            "model_policy" if model is not None else "global_policy",
+            str(model.id) if model is not None else "global",
+            model.name if model is not None else "global",
             before=_state(current),
             after=_state(record),
         )

@@ -365,14 +365,20 @@ class PromotionService:
     ) -> PromotionView:
         """Write the audit event of ``action`` on a request; return the request as it is now."""
         view = self.get(request_id)
-        after: dict[str, object] = {"status": view.status, "forced": view.forced}
+        after: dict[str, object] = {
+            "version": view.version,
+            "target": f"{view.kind} {view.label}",
+            "status": view.status,
+            "forced": view.forced,
+        }
         if comment is not None:
             after["comment"] = comment
         if with_rules:
             after["justification"] = view.justification
             after["policy"] = f"{view.policy_scope} v{view.policy_version}"
             after["rules"] = [r.as_dict() for r in view.rules]
-        name = f"{view.model}/{view.version} -> {view.kind} {view.label}"
+        # Named after the version (fraud/3), as the audit trail names what concerns a version.
+        name = f"{view.model}/{view.version}"
         _audit(self.session, self.ctx, action, "promotion_request", str(view.id), name, after=after)
         return view
 

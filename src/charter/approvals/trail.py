@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from charter.audit.service import AuditService
 from charter.context import RequestContext
 
 
@@ -17,15 +19,15 @@ def _audit(
     resource_id: str,
     resource_name: str,
     *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
     outcome: str = "success",
 ) -> None:
     """Record the audit event of a change, in the change's own transaction.
 
     Actions: ``policy.set``, ``promotion.request``, ``promotion.approve``,
-    ``promotion.reject``, ``promotion.execute``, ``promotion.force``. This is wired to
-    ``charter.audit.service.AuditService(session, ctx).record(...)`` when the audit area
-    lands; until then it records nothing, and every caller already passes what it will need.
+    ``promotion.reject``, ``promotion.execute``, ``promotion.force``.
     """
-    del session, ctx, action, resource_type, resource_id, resource_name, before, after, outcome
+    AuditService(session, ctx).record(
+        action, resource_type, resource_id, resource_name, before, after, outcome
+    )
