@@ -109,8 +109,12 @@ class MultipartRepository:
         self.session.flush()
         return upload
 
-    def get(self, upload_id: str) -> MultipartUpload | None:
-        return self.session.get(MultipartUpload, upload_id)
+    def get(self, upload_id: str, *, lock: bool = False) -> MultipartUpload | None:
+        query = select(MultipartUpload).where(MultipartUpload.id == upload_id)
+        if lock:
+            # Two completions (or a completion and an abort) of one upload must not both win.
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
 
     def put_part(self, upload_id: str, number: int, size: int, sha256: str) -> MultipartPart:
         part = self.session.get(MultipartPart, (upload_id, number))

@@ -30,10 +30,10 @@ from charter.tracking.artifact_repository import (
     MultipartRepository,
     TrackedArtifactRepository,
 )
+from charter.tracking.artifact_schemas import FileInfoRead
 from charter.tracking.models import MultipartPart, MultipartUpload, TrackedArtifact
 from charter.tracking.repository import RunRepository
 from charter.tracking.responses import RunArtifacts
-from charter.tracking.schemas import FileInfoRead
 
 ARTIFACTS_SCHEME = "mlflow-artifacts"
 WRITE_BATCH = 1 << 20  # bytes gathered before one write is handed to a worker thread
@@ -171,8 +171,10 @@ class ArtifactNamespace:
         )
         return secret
 
-    def upload(self, secret: str, path: str | None = None) -> MultipartUpload:
-        upload = self.uploads.get(upload_key(secret))
+    def upload(
+        self, secret: str, path: str | None = None, *, lock: bool = False
+    ) -> MultipartUpload:
+        upload = self.uploads.get(upload_key(secret), lock=lock)
         if upload is None or (path is not None and upload.path != path):
             raise NotFound("no such multipart upload", upload_id=secret[:8] + "…")
         return upload
@@ -206,13 +208,13 @@ class ArtifactNamespace:
         return PartPlan(upload.id, path, [(n, stored[n]) for n in sorted(etags)])
 
     def finish_multipart(self, secret: str, path: str, blob: BlobInfo) -> TrackedArtifact:
-        upload = self.upload(secret, path)
+        upload = self.upload(secret, path, lock=True)
         row = self.record(path, blob)
         self.uploads.delete(upload)
         return row
 
     def abort_multipart(self, secret: str, path: str) -> None:
-        self.uploads.delete(self.upload(secret, path))
+        self.uploads.delete(self.upload(secret, path, lock=True))
 
 
 # -- streaming, outside any transaction -------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from charter.tracking.artifact_schemas import FileInfoRead
 from charter.tracking.schemas import (
     ExperimentRead,
-    FileInfoRead,
     LoggedModelRead,
     MetricRead,
     Read,

@@ -15,10 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 ViewType = Literal["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]
 
 
+# Base of what clients send: unknown fields are ignored, as protobuf parsing does.
 class Request(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# Base of what Charter answers: non-finite doubles as protobuf's JSON strings.
 class Read(BaseModel):
     model_config = ConfigDict(from_attributes=True, ser_json_inf_nan="strings")
 
@@ -286,11 +288,13 @@ class ModelOutputRead(Read):
     step: int
 
 
+# The datasets and logged models a run used.
 class RunInputsRead(Read):
     dataset_inputs: list[DatasetInputRead]
     model_inputs: list[ModelInputRead]
 
 
+# The logged models a run produced.
 class RunOutputsRead(Read):
     model_outputs: list[ModelOutputRead]
 
@@ -346,6 +350,7 @@ class LoggedModelSearch(Request):
     page_token: str | None = None
 
 
+# A logged model's identity, state, location and tags.
 class LoggedModelInfoRead(Read):
     model_id: str
     experiment_id: str
@@ -360,6 +365,7 @@ class LoggedModelInfoRead(Read):
     tags: list[TagRead]
 
 
+# A logged model's params and the metrics logged for it.
 class LoggedModelDataRead(Read):
     params: list[ParamRead]
     metrics: list[MetricRead]
@@ -369,48 +375,3 @@ class LoggedModelDataRead(Read):
 class LoggedModelRead(Read):
     info: LoggedModelInfoRead
     data: LoggedModelDataRead
-
-
-# -- artifacts --------------------------------------------------------------------------------
-
-
-# One entry of an artifact listing: a file (with its size) or a directory.
-class FileInfoRead(Read):
-    path: str
-    is_dir: bool
-    file_size: int | None = None
-
-
-# The body of a multipart upload's create, complete and abort calls. ``path`` is the client's
-# local file: its base name names the artifact in the directory given by the URL.
-class MultipartCreate(Request):
-    path: str
-    num_parts: int = Field(default=1, ge=1, le=10_000)
-
-
-class MultipartPartIn(Request):
-    part_number: int
-    etag: str = ""
-    url: str | None = None
-
-
-class MultipartComplete(Request):
-    path: str
-    upload_id: str
-    parts: list[MultipartPartIn]
-
-
-class MultipartAbort(Request):
-    path: str
-    upload_id: str
-
-
-class MultipartCredentialRead(Read):
-    url: str
-    part_number: int
-    headers: dict[str, str] = Field(default_factory=dict)
-
-
-class MultipartCreateRead(Read):
-    upload_id: str
-    credentials: list[MultipartCredentialRead]

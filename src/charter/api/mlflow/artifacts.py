@@ -15,6 +15,13 @@ from charter.api.deps import BlobsDep, ContextDep, DatabaseDep, SessionDep, Stat
 from charter.api.mlflow.tracking import ProtoJsonRoute
 from charter.api.transfer import RangeNotSatisfiableError, parse_range
 from charter.artifacts.service import FileDownload
+from charter.tracking.artifact_schemas import (
+    MultipartAbort,
+    MultipartComplete,
+    MultipartCreate,
+    MultipartCreateRead,
+    MultipartCredentialRead,
+)
 from charter.tracking.artifact_store import (
     ArtifactNamespace,
     complete_multipart,
@@ -23,13 +30,6 @@ from charter.tracking.artifact_store import (
     upload_stream,
 )
 from charter.tracking.responses import ArtifactFiles, Empty
-from charter.tracking.schemas import (
-    MultipartAbort,
-    MultipartComplete,
-    MultipartCreate,
-    MultipartCreateRead,
-    MultipartCredentialRead,
-)
 
 router = APIRouter(route_class=ProtoJsonRoute)
 
