@@ -150,6 +150,12 @@ class TestExperiments:
         ok(http.post(f"{API}/experiments/restore", json={"experiment_id": experiment_id}))
         assert get_run(http, run["info"]["run_id"])["info"]["lifecycle_stage"] == "active"
 
+    def test_artifact_location_with_traversal_is_refused(self, http: TestClient) -> None:
+        body = {"name": "escape", "artifact_location": "mlflow-artifacts:/../elsewhere"}
+        error(http.post(f"{API}/experiments/create", json=body), 400, "INVALID_PARAMETER_VALUE")
+        missing = http.get(f"{API}/experiments/get-by-name", params={"experiment_name": "escape"})
+        error(missing, 404, "RESOURCE_DOES_NOT_EXIST")
+
     def test_default_experiment_cannot_be_deleted(self, http: TestClient) -> None:
         response = http.post(f"{API}/experiments/delete", json={"experiment_id": "0"})
         error(response, 400, "INVALID_PARAMETER_VALUE")
@@ -427,11 +433,23 @@ class TestSearchRuns:
         assert self.names(http, order_by=["metrics.acc DESC"]) == ["a", "b", "c"]
         assert self.names(http, order_by=["metrics.acc ASC"]) == ["b", "a", "c"]
 
-    def test_pages_follow_the_ordering(self, http: TestClient, runs: dict[str, str]) -> None:
+    @pytest.mark.parametrize(
+        ("order_by", "expected"),
+        [
+            (["metrics.acc DESC"], ["a", "b", "c"]),
+            (["attributes.start_time ASC"], ["a", "b", "c"]),
+            (["params.lr DESC", "run_name"], ["b", "a", "c"]),
+            (["end_time DESC"], ["c", "b", "a"]),  # none has ended: newest first decides
+            (["tags.`mlflow.source.type`"], ["b", "c", "a"]),
+        ],
+    )
+    def test_pages_follow_the_ordering(
+        self, http: TestClient, runs: dict[str, str], order_by: list[str], expected: list[str]
+    ) -> None:
         seen: list[str] = []
         token = None
         while True:
-            body: dict[str, Any] = {"order_by": ["metrics.acc DESC"], "max_results": 1}
+            body: dict[str, Any] = {"order_by": order_by, "max_results": 1}
             if token:
                 body["page_token"] = token
             page = search_runs(http, ["0"], **body)
@@ -439,7 +457,7 @@ class TestSearchRuns:
             token = page.get("next_page_token")
             if not token:
                 break
-        assert seen == ["a", "b", "c"]
+        assert seen == expected
 
     @pytest.mark.parametrize(
         "filter_string",
@@ -898,6 +916,14 @@ class TestResolveSource:
             "gs://b/m",
         ):
             assert self.resolve(state, source) is None, source
+
+    def test_runs_of_an_experiment_stored_elsewhere_are_external(
+        self, http: TestClient, state: AppState
+    ) -> None:
+        experiment_id = create_experiment(http, "on-s3", artifact_location="s3://bucket/exp")
+        run = create_run(http, experiment_id)
+        assert run["info"]["artifact_uri"] == f"s3://bucket/exp/{run['info']['run_id']}/artifacts"
+        assert self.resolve(state, f"runs:/{run['info']['run_id']}/model") is None
 
     def test_hints_fill_in_lineage_the_source_does_not_name(
         self, state: AppState, logged: dict[str, Any]

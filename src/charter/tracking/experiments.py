@@ -16,6 +16,7 @@ from charter.db import now_ms
 from charter.errors import AlreadyExists, InvalidArgument, NotFound
 from charter.pagination import KeyValue, Page, decode_token, encode_token, page_size
 from charter.tracking import limits
+from charter.tracking.artifact_store import ARTIFACTS_SCHEME, clean_path, namespace_path
 from charter.tracking.filters import Condition, Order, ordering_signature
 from charter.tracking.models import ACTIVE, DELETED, Experiment
 from charter.tracking.repository import ExperimentRepository
@@ -23,7 +24,6 @@ from charter.tracking.schemas import ExperimentRead, TagIn
 from charter.tracking.views import experiment_reads
 
 DEFAULT_EXPERIMENT_ID = 0
-ARTIFACTS_SCHEME = "mlflow-artifacts:"
 SEARCH_DEFAULT = 1000
 SEARCH_MAX = 50000
 
@@ -98,9 +98,13 @@ class ExperimentService:
             )
         if artifact_location is not None:
             limits.length(artifact_location, 4096, "artifact_location", "artifact_location")
+            inside = namespace_path(artifact_location)
+            if inside:
+                # Its runs' artifacts will live below it: refuse traversal now, not at upload.
+                clean_path(inside)
         # The id is known only after the insert; the default location is derived from it.
         experiment = self.experiments.add(Experiment(name=name, artifact_location=""))
-        experiment.artifact_location = artifact_location or f"{ARTIFACTS_SCHEME}/{experiment.id}"
+        experiment.artifact_location = artifact_location or f"{ARTIFACTS_SCHEME}:/{experiment.id}"
         for key, value in clean_tags.items():
             self.experiments.set_tag(experiment.id, key, value)
         self.session.flush()
