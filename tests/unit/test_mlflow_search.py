@@ -8,6 +8,9 @@ from charter.api.mlflow import search
 from charter.errors import InvalidArgument
 from charter.registry.filters import Condition, Order
 
+# What every search gets unless it asks for prompts: MLflow keeps them out of results.
+NOT_A_PROMPT = Condition("tag", "=", "true", key="mlflow.prompt.is_prompt", negate=True)
+
 
 class TestModelFilters:
     @pytest.mark.parametrize(
@@ -54,11 +57,11 @@ class TestModelFilters:
         ],
     )
     def test_supported_forms(self, text: str, expected: list[Condition]) -> None:
-        assert search.model_conditions(text) == expected
+        assert search.model_conditions(text) == [*expected, NOT_A_PROMPT]
 
     @pytest.mark.parametrize("text", [None, "", "   ", "\n"])
-    def test_empty_filter_is_no_condition(self, text: str | None) -> None:
-        assert search.model_conditions(text) == []
+    def test_empty_filter_only_leaves_prompts_out(self, text: str | None) -> None:
+        assert search.model_conditions(text) == [NOT_A_PROMPT]
 
     @pytest.mark.parametrize(
         ("text", "fragment"),
@@ -112,7 +115,7 @@ class TestVersionFilters:
         ],
     )
     def test_supported_forms(self, text: str, expected: list[Condition]) -> None:
-        assert search.version_conditions(text) == expected
+        assert search.version_conditions(text) == [*expected, NOT_A_PROMPT]
 
     @pytest.mark.parametrize(
         ("text", "fragment"),
@@ -139,8 +142,44 @@ class TestVersionFilters:
 
     def test_an_escaped_backslash_ends_a_like_pattern_fine(self) -> None:
         assert search.version_conditions("name LIKE 'a\\\\'") == [
-            Condition("name", "LIKE", "a\\\\")
+            Condition("name", "LIKE", "a\\\\"),
+            NOT_A_PROMPT,
         ]
+
+
+class TestPrompts:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "tag.`mlflow.prompt.is_prompt` != 'true'",  # what the mlflow client appends
+            "tags.`mlflow.prompt.is_prompt` = 'false'",
+            "tags.mlflow.prompt.is_prompt LIKE 'x%'",
+        ],
+    )
+    def test_a_filter_that_leaves_prompts_out_reads_as_not_a_prompt(self, text: str) -> None:
+        assert search.model_conditions(f"name = 'a' AND {text}") == [
+            Condition("name", "=", "a"),
+            NOT_A_PROMPT,
+        ]
+        assert search.version_conditions(text) == [NOT_A_PROMPT]
+
+    @pytest.mark.parametrize(
+        ("text", "condition"),
+        [
+            (
+                "tags.`mlflow.prompt.is_prompt` = 'true'",
+                Condition("tag", "=", "true", key="mlflow.prompt.is_prompt"),
+            ),
+            (
+                "tags.`mlflow.prompt.is_prompt` != 'false'",
+                Condition("tag", "!=", "false", key="mlflow.prompt.is_prompt"),
+            ),
+        ],
+    )
+    def test_a_filter_that_asks_for_prompts_gets_them(
+        self, text: str, condition: Condition
+    ) -> None:
+        assert search.model_conditions(text) == [condition]
 
 
 class TestMalformedFilters:

@@ -24,6 +24,7 @@ class Condition:
     op: Op
     value: str | int | tuple[str, ...]
     key: str | None = None  # the tag key, for field == "tag"
+    negate: bool = False  # true: rows that do NOT match (for a tag: no such tag matches)
 
 
 @dataclass(frozen=True)

@@ -443,7 +443,15 @@ def _tag_condition(
     return exists().where(owner_column == owner_id, tag_table.key == condition.key, value_match)
 
 
+def _negated(condition: Condition, clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    return not_(clause) if condition.negate else clause
+
+
 def _model_condition(condition: Condition) -> ColumnElement[bool]:
+    return _negated(condition, _model_match(condition))
+
+
+def _model_match(condition: Condition) -> ColumnElement[bool]:
     if condition.field == "name":
         return _compare(RegisteredModel.name, condition)
     if condition.field == "tag":
@@ -468,6 +476,10 @@ _VERSION_COLUMNS: dict[str, QueryableAttribute[Any]] = {
 
 
 def _version_condition(condition: Condition) -> ColumnElement[bool]:
+    return _negated(condition, _version_match(condition))
+
+
+def _version_match(condition: Condition) -> ColumnElement[bool]:
     if condition.field == "tag":
         return _tag_condition(
             ModelVersionTag,

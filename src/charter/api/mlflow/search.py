@@ -13,6 +13,9 @@ no spaces needed around ``AND``, values in single or double quotes, ``tag.`` as 
 ``attribute.`` and backticks in ``order_by``, and MLflow's tie-breakers (models by name;
 versions by name, then newest version first).
 
+Prompts (models tagged ``mlflow.prompt.is_prompt``) are left out unless the filter asks for
+them, as MLflow's server does.
+
 Where it differs on purpose: a doubled quote inside a string is one quote (``'it''s'``;
 MLflow keeps both characters); a filter of only whitespace means no filter (MLflow refuses
 it); a trailing ``AND`` is refused (MLflow ignores it); models may also be ordered by
@@ -156,6 +159,8 @@ _ORDER_KEYS: dict[Kind, dict[str, str]] = {
     },
 }
 
+PROMPT_TAG = "mlflow.prompt.is_prompt"  # marks MLflow prompts, kept in the model registry
+
 # MLflow's SQL store orders versions this way when no order_by is given.
 DEFAULT_VERSION_ORDER = ("last_updated_timestamp DESC", "name ASC", "version_number DESC")
 
@@ -267,8 +272,25 @@ def version_conditions(text: str | None) -> list[Condition]:
 
 def _conditions(text: str | None, kind: Kind) -> list[Condition]:
     if text is None or not text.strip():
-        return []
-    return [_condition(clause, kind) for clause in parse_clauses(text)]
+        return _prompt_rule([])
+    return _prompt_rule([_condition(clause, kind) for clause in parse_clauses(text)])
+
+
+def _prompt_rule(conditions: list[Condition]) -> list[Condition]:
+    """MLflow keeps prompts (models and versions tagged ``mlflow.prompt.is_prompt = 'true'``)
+    out of a search unless the filter asks for them; its client appends
+    ``tag.`mlflow.prompt.is_prompt` != 'true'``, a tag ordinary models do not have, so that
+    condition is read as "not a prompt" rather than as a tag that must exist."""
+    on_tag = [c for c in conditions if c.field == "tag" and c.key == PROMPT_TAG]
+    if on_tag and _asks_for_prompts(on_tag[0]):
+        return conditions
+    rest = [c for c in conditions if c not in on_tag]
+    return [*rest, Condition("tag", "=", "true", key=PROMPT_TAG, negate=True)]
+
+
+def _asks_for_prompts(condition: Condition) -> bool:
+    value = str(condition.value).lower()
+    return (condition.op == "=" and value == "true") or (condition.op == "!=" and value == "false")
 
 
 def _condition(clause: Clause, kind: Kind) -> Condition:
