@@ -227,7 +227,7 @@ class TestModelVersions:
         mlflow.model("fraud")
         version = mlflow.version(
             "fraud",
-            "runs:/abc123/model",
+            "s3://bucket/fraud/1",
             run_id="abc123",
             run_link="http://ci/run/1",
             description="first",
@@ -236,7 +236,7 @@ class TestModelVersions:
         assert version["version"] == "1"
         assert version["status"] == "READY"
         assert version["current_stage"] == "None"
-        assert version["source"] == "runs:/abc123/model"
+        assert version["source"] == "s3://bucket/fraud/1"
         assert version["run_id"] == "abc123"
         assert version["run_link"] == "http://ci/run/1"
         assert version["description"] == "first"
@@ -361,23 +361,76 @@ class TestModelVersions:
 
 
 class TestVersionSources:
-    @pytest.mark.parametrize(
-        ("body", "source"),
-        [
-            ({"source": "s3://bucket/path/model"}, "s3://bucket/path/model"),
-            ({"source": "gs://bucket/model"}, "gs://bucket/model"),
-            ({"source": "runs:/r1/model", "run_id": "r1"}, "runs:/r1/model"),
-            ({"source": "mlflow-artifacts:/0/r1/artifacts/m", "run_id": "r1"}, None),
-            ({"source": "models:/m-abc", "model_id": "m-abc"}, "models:/m-abc"),
-        ],
-    )
-    def test_accepted_sources(
-        self, mlflow: Mlflow, body: dict[str, Any], source: str | None
+    @pytest.fixture
+    def run(self, mlflow: Mlflow) -> dict[str, str]:
+        """A run in experiment 0 with two files under ``model/``, uploaded through the proxy."""
+        info = mlflow.ok("POST", "/runs/create", {"experiment_id": "0"})["run"]["info"]
+        root = info["artifact_uri"].removeprefix("mlflow-artifacts:/")
+        for path, data in (("MLmodel", b"flavors: {}\n"), ("model.pkl", b"x" * 1000)):
+            url = f"/api/2.0/mlflow-artifacts/artifacts/{root}/model/{path}"
+            assert mlflow.http.put(url, content=data).status_code == 200
+        return {"run_id": info["run_id"], "artifact_uri": info["artifact_uri"], "root": root}
+
+    def _native(self, mlflow: Mlflow, name: str, version: str) -> dict[str, Any]:
+        found: dict[str, Any] = mlflow.http.get(f"/api/v1/models/{name}/versions/{version}").json()
+        return found
+
+    @pytest.mark.parametrize("source", ["s3://bucket/path/model", "gs://bucket/model"])
+    def test_a_foreign_source_is_recorded_with_an_empty_manifest(
+        self, mlflow: Mlflow, source: str
     ) -> None:
         mlflow.model("fraud")
-        version = mlflow.version("fraud", **body)
-        assert version["source"] == (source or body["source"])
-        assert version["status"] == "READY"
+        version = mlflow.version("fraud", source)
+        assert (version["source"], version["status"]) == (source, "READY")
+        assert self._native(mlflow, "fraud", "1")["file_count"] == 0
+
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "runs:/{run_id}/model",
+            "{artifact_uri}/model",
+            "http://testserver/api/2.0/mlflow-artifacts/artifacts/{root}/model",
+        ],
+    )
+    def test_a_source_in_a_run_takes_its_manifest_from_the_runs_files(
+        self, mlflow: Mlflow, run: dict[str, str], source: str
+    ) -> None:
+        mlflow.model("fraud")
+        version = mlflow.version("fraud", source.format(**run), run_id=run["run_id"])
+        assert (version["status"], version["run_id"]) == ("READY", run["run_id"])
+        native = self._native(mlflow, "fraud", "1")
+        assert (native["file_count"], native["total_size"]) == (2, 1012)
+        assert native["manifest_digest"].startswith("sha256:")
+        files = mlflow.http.get("/api/v1/models/fraud/versions/1/files").json()
+        assert sorted(f["path"] for f in files["files"]) == ["MLmodel", "model.pkl"]
+
+    def test_a_logged_model_source_lends_its_run(self, mlflow: Mlflow, run: dict[str, str]) -> None:
+        body = {"experiment_id": "0", "name": "model", "source_run_id": run["run_id"]}
+        model_id = mlflow.ok("POST", "/logged-models", body)["model"]["info"]["model_id"]
+        mlflow.model("fraud")
+        version = mlflow.version("fraud", f"models:/{model_id}", model_id=model_id)
+        assert version["source"] == f"models:/{model_id}"
+        assert version["run_id"] == run["run_id"]
+
+    def test_a_source_in_another_run_or_an_unknown_one_is_refused(
+        self, mlflow: Mlflow, run: dict[str, str]
+    ) -> None:
+        other = mlflow.ok("POST", "/runs/create", {"experiment_id": "0"})["run"]["info"]["run_id"]
+        mlflow.model("fraud")
+        for body, fragment in (
+            ({"source": f"{run['artifact_uri']}/model", "run_id": other}, "must identify it"),
+            ({"source": "runs:/nope/model", "run_id": "nope"}, "Run with id=nope not found"),
+            ({"source": "models:/m-nope", "model_id": "m-nope"}, "m-nope"),
+        ):
+            message = mlflow.fails(
+                "POST",
+                "/model-versions/create",
+                {"name": "fraud", **body},
+                400,
+                "INVALID_PARAMETER_VALUE",
+            )
+            assert fragment in message
+        assert mlflow.ok("GET", "/model-versions/search") == {}
 
     @pytest.mark.parametrize(
         ("body", "fragment"),
@@ -416,7 +469,7 @@ class TestVersionSources:
 
     def test_a_registered_version_source_is_pinned_and_lends_its_run(self, mlflow: Mlflow) -> None:
         mlflow.model("fraud")
-        mlflow.version("fraud", "runs:/r1/model", run_id="r1")
+        mlflow.version("fraud", "s3://bucket/fraud/1", run_id="r1")
         mlflow.stage("fraud", "1", "Production")
         mlflow.ok(
             "POST", "/registered-models/alias", {"name": "fraud", "alias": "champ", "version": "1"}
@@ -508,9 +561,9 @@ class TestSearch:
         for name, team in (("fraud", "risk"), ("Fraud-EU", "risk"), ("churn", "growth")):
             mlflow.model(name, tags=[{"key": "team", "value": team}, {"key": "a b", "value": "c"}])
         mlflow.version(
-            "fraud", "runs:/r1/model", run_id="r1", tags=[{"key": "data", "value": "v1"}]
+            "fraud", "s3://bucket/fraud/1", run_id="r1", tags=[{"key": "data", "value": "v1"}]
         )
-        mlflow.version("fraud", "runs:/r2/model", run_id="r2")
+        mlflow.version("fraud", "s3://bucket/fraud/2", run_id="r2")
         mlflow.version("churn", "s3://bucket/churn", tags=[{"key": "data", "value": "v2"}])
         return mlflow
 
@@ -541,7 +594,7 @@ class TestSearch:
             ("run_id = 'r1'", [("fraud", "1")]),
             ("run_id IN ('r1', 'r2')", [("fraud", "2"), ("fraud", "1")]),
             ("source_path = 's3://bucket/churn'", [("churn", "1")]),
-            ("source_path LIKE 'runs:/%'", [("fraud", "2"), ("fraud", "1")]),
+            ("source_path LIKE 's3://bucket/fraud/%'", [("fraud", "2"), ("fraud", "1")]),
             ("version_number > 1", [("fraud", "2")]),
             ("version_number = '1' AND name ILIKE 'FR%'", [("fraud", "1")]),
             ("tags.data = 'v1'", [("fraud", "1")]),
@@ -554,6 +607,22 @@ class TestSearch:
         body = {"filter": text, "order_by": ["name DESC"]}
         found = catalogue.ok("GET", "/model-versions/search", body)
         assert [(v["name"], v["version"]) for v in found.get("model_versions", [])] == versions
+
+    def test_prompts_are_left_out_unless_asked_for(self, catalogue: Mlflow) -> None:
+        prompt = [{"key": "mlflow.prompt.is_prompt", "value": "true"}]
+        catalogue.model("greeting", tags=prompt)
+        catalogue.version("greeting", "mlflow-artifacts:/prompt", run_id="r", tags=prompt)
+        models = "/registered-models/search"
+        names = [m["name"] for m in catalogue.ok("GET", models)["registered_models"]]
+        assert "greeting" not in names
+        client_filter = "name ILIKE '%' AND tag.`mlflow.prompt.is_prompt` != 'true'"
+        found = catalogue.ok("GET", models, {"filter": client_filter})["registered_models"]
+        assert len(found) == 3
+        asked = catalogue.ok("GET", models, {"filter": "tags.`mlflow.prompt.is_prompt` = 'true'"})
+        assert [m["name"] for m in asked["registered_models"]] == ["greeting"]
+        versions = catalogue.ok("GET", "/model-versions/search")["model_versions"]
+        assert "greeting" not in {v["name"] for v in versions}
+        assert catalogue.get_model("greeting")["name"] == "greeting"  # get still finds it
 
     def test_ordering(self, catalogue: Mlflow) -> None:
         path = "/registered-models/search"
@@ -728,7 +797,7 @@ class TestErrors:
 class TestOneSourceOfTruth:
     def test_a_version_registered_through_mlflow_is_the_native_one(self, mlflow: Mlflow) -> None:
         mlflow.model("fraud", description="d", tags=[{"key": "team", "value": "risk"}])
-        mlflow.version("fraud", "runs:/r1/model", run_id="r1", tags=[{"key": "k", "value": "v"}])
+        mlflow.version("fraud", "s3://b/fraud", run_id="r1", tags=[{"key": "k", "value": "v"}])
         mlflow.stage("fraud", "1", "Staging")
         mlflow.ok(
             "POST", "/registered-models/alias", {"name": "fraud", "alias": "champ", "version": "1"}
@@ -740,7 +809,7 @@ class TestOneSourceOfTruth:
             {"champ": 1},
         )
         version = mlflow.http.get("/api/v1/models/fraud/versions/1").json()
-        assert version["source"] == "runs:/r1/model"
+        assert version["source"] == "s3://b/fraud"
         assert (version["run_id"], version["stage"], version["status"]) == (
             "r1",
             "Staging",

@@ -46,6 +46,7 @@ from charter.registry.lifecycle import LifecycleService
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
+from charter.tracking.service import ResolvedSource, TrackingService
 
 router: APIRouter = APIRouter()
 
@@ -181,25 +182,26 @@ def _latest(versions: VersionService, name: str) -> VersionView:
 def register_from_source(
     session: Session, ctx: RequestContext, blobs: BlobStore, body: ModelVersionCreate
 ) -> VersionView:
-    """Create a version from a source URI, READY at once; from Charter's own files if the
-    source points into Charter's store."""
+    """Create a version from a source URI, READY at once; when the source lies in Charter's
+    own artifact store, the version's manifest is taken from those files (nothing is copied)."""
     versions = VersionService(session, ctx)
     source, run_id = _lineage(versions, body)
     _check_source(source, run_id, body.model_id)
-    entries = _manifest_for_source(session, ctx, source, run_id, body.model_id)
+    resolved = _manifest_for_source(session, ctx, source, run_id, body.model_id)
     view = versions.create(
         body.name,
         source=source,
-        run_id=run_id,
+        # MLflow records the run of the logged model when the client names none.
+        run_id=run_id or (resolved.run_id if resolved else None),
         run_link=body.run_link or None,
         description=body.description,
         tags=body.tag_dict(),
-        await_upload=entries is not None,
+        await_upload=resolved is not None,
     )
-    if entries is None:
+    if resolved is None:
         return view
     return ArtifactService(session, ctx, blobs).adopt_files(
-        body.name, VersionSelector(number=view.version), entries
+        body.name, VersionSelector(number=view.version), resolved.entries()
     )
 
 
@@ -209,16 +211,23 @@ def _manifest_for_source(
     source: str,
     run_id: str | None,
     model_id: str | None,
-) -> list[tuple[str, int, str]] | None:
-    """The files (path, size, sha256) behind a source inside Charter's own store, or None for
-    a source elsewhere (the version then records the source with an empty manifest).
-
-    The tracking area (runs, logged models and the mlflow-artifacts proxy, being built beside
-    this adapter) will resolve ``mlflow-artifacts:/``, ``runs:/`` and ``models:/m-...``
-    sources through ``charter.tracking.service``; until then every source is foreign.
-    """
-    del session, ctx, source, run_id, model_id  # used once the tracking service resolves them
-    return None
+) -> ResolvedSource | None:
+    """The files behind a source inside Charter's own store (a run's or a logged model's
+    artifacts), with the run and logged model they belong to; None for a source elsewhere,
+    which the version then records with an empty manifest."""
+    try:
+        resolved = TrackingService(session, ctx).resolve_source(source, run_id, model_id)
+    except NotFound as exc:
+        # MLflow's server answers a source in an unknown run or logged model as a bad source.
+        raise _invalid_source(source, exc.message) from exc
+    if resolved is None:
+        return None
+    # As MLflow's server checks that the run (or logged model) named contains the source.
+    if model_id and resolved.model_id not in (None, model_id):
+        raise _invalid_source(source, "the model_id request parameter must identify it")
+    if run_id and not model_id and resolved.run_id not in (None, run_id):
+        raise _invalid_source(source, "the run_id request parameter must identify it")
+    return resolved
 
 
 def _lineage(versions: VersionService, body: ModelVersionCreate) -> tuple[str, str | None]:
