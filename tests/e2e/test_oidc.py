@@ -21,7 +21,6 @@ import uvicorn
 
 from charter import migrate
 from charter.api.app import create_app
-from charter.api.deps import install_challenge
 from charter.api.routes import auth as auth_routes
 from charter.api.routes import identity as identity_routes
 from charter.api.state import AppState
@@ -79,7 +78,6 @@ def charter_serve(data_dir: Path, port: int, env: dict[str, str]) -> Iterator[st
     app = create_app(settings, state)
     app.include_router(identity_routes.router)
     app.include_router(auth_routes.router)
-    install_challenge(app)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

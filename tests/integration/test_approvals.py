@@ -18,14 +18,11 @@ from httpx import Response
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
-from charter.api.app import create_app
 from charter.api.deps import get_context
-from charter.api.routes import approvals
 from charter.api.state import AppState
 from charter.approvals.models import PromotionRequest
 from charter.audit.schemas import AuditFilter
 from charter.audit.service import AuditService
-from charter.config import Settings
 from charter.context import SYSTEM, Actor, RequestContext
 from charter.db import now_ms
 from tests.factories.registry import upload
@@ -40,14 +37,6 @@ rules:
   - better_than_holder: {metric: auc, direction: higher}
 approvals: {min: 1}
 """
-
-
-@pytest.fixture
-def app(settings: Settings, state: AppState) -> FastAPI:
-    """The application with the approvals routes mounted (app.py will mount them)."""
-    application = create_app(settings, state)
-    application.include_router(approvals.router)
-    return application
 
 
 @dataclass

@@ -17,14 +17,13 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from charter.api.app import create_app
-from charter.api.deps import install_challenge
 from charter.api.routes import auth as auth_routes
 from charter.api.routes import identity as identity_routes
 from charter.api.state import AppState
 from charter.config import Settings
 from charter.context import Actor, RequestContext
 from charter.db import now_ms
-from charter.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from charter.errors import AlreadyExists, InvalidArgument, NotFound
 from charter.identity import tokens
 from charter.identity.grants import Role
 from charter.identity.models import ApiToken
@@ -41,8 +40,6 @@ def with_identity(app: FastAPI) -> FastAPI:
         app.include_router(identity_routes.router)
     if "/auth/login" not in paths:
         app.include_router(auth_routes.router)
-    if Unauthenticated not in app.exception_handlers:
-        install_challenge(app)
     return app
 
 

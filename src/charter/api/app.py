@@ -8,9 +8,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from charter import __version__
-from charter.api import errors, mlflow
+from charter.api import errors
 from charter.api.middleware import BodyLimit, Metrics
-from charter.api.routes import artifacts, health, lifecycle, models, versions
+from charter.api.mlflow import mount as mlflow_mount
+from charter.api.mlflow.paths import ARTIFACTS_PREFIXES
+from charter.api.routes import (
+    approvals,
+    artifacts,
+    audit,
+    auth,
+    health,
+    identity,
+    lifecycle,
+    models,
+    versions,
+)
 from charter.api.state import AppState
 from charter.config import Settings, get_settings
 
@@ -40,13 +52,17 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     errors.install(app)
     for router in (
         health.router,
+        auth.router,
+        identity.router,
         models.router,
         versions.router,
         lifecycle.router,
         artifacts.router,
+        approvals.router,
+        audit.router,
     ):
         app.include_router(router)
-    mlflow.include(app)
+    mlflow_mount.include(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, is_stream=is_stream_upload)
     app.add_middleware(Metrics)
     return app
@@ -55,7 +71,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 def is_stream_upload(method: str, path: str) -> bool:
     """Requests whose body is a file streamed to the blob store, exempt from the JSON limit."""
     return artifacts.is_upload(method, path) or (
-        method == "PUT" and path.startswith(mlflow.ARTIFACTS_PREFIXES)
+        method == "PUT" and path.startswith(ARTIFACTS_PREFIXES)
     )
 
 

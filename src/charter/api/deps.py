@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from charter.api import errors as api_errors
 from charter.api.state import AppState
 from charter.blobs import BlobStore
 from charter.config import Settings
@@ -106,7 +105,6 @@ ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 LOCAL_ACTOR = Actor()
 SESSION_COOKIE = "charter_session"
-CHALLENGE = 'Bearer, Basic realm="charter"'
 
 
 def authenticate(
@@ -199,13 +197,3 @@ def oidc_client(request: Request, settings: Settings) -> OidcClient | None:
         client = OidcClient(config)
         request.app.state.charter_oidc = client
     return client
-
-
-def install_challenge(app: FastAPI) -> None:
-    """Answer 401s with ``WWW-Authenticate``, so that clients know to send credentials."""
-
-    @app.exception_handler(Unauthenticated)
-    async def unauthenticated(request: Request, exc: Unauthenticated) -> Response:
-        response = api_errors.respond(request, exc)
-        response.headers["WWW-Authenticate"] = CHALLENGE
-        return response

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from charter import errors
-from charter.api.mlflow import is_mlflow_path
 from charter.api.mlflow.errors import mlflow_error
+from charter.api.mlflow.paths import is_mlflow_path
 
 logger = logging.getLogger("charter.api")
 
@@ -59,14 +59,22 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str
     return f"invalid {first['field']}: {first['problem']}", problems
 
 
+# A 401 tells the client which credentials it may send (MLflow clients send either).
+CHALLENGE = 'Bearer, Basic realm="charter"'
+
+
 def respond(request: Request, exc: errors.CharterError) -> JSONResponse:
     """Native or MLflow shape, by the API the request came through."""
     if is_mlflow_path(request.url.path):
         status, body = mlflow_error(exc)
-        return JSONResponse(body, status_code=status)
-    return JSONResponse(
-        error_body(exc.error_code, exc.message, exc.details), status_code=status_of(exc)
-    )
+        response = JSONResponse(body, status_code=status)
+    else:
+        response = JSONResponse(
+            error_body(exc.error_code, exc.message, exc.details), status_code=status_of(exc)
+        )
+    if isinstance(exc, errors.Unauthenticated):
+        response.headers["WWW-Authenticate"] = CHALLENGE
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from charter.cli import admin, lifecycle, models, versions
+from charter.cli import admin, audit, lifecycle, models, users, versions
 from charter.errors import CharterError
 
 app = typer.Typer(
@@ -18,6 +18,9 @@ app = typer.Typer(
 )
 app.command("serve")(admin.serve)
 app.add_typer(admin.db_app, name="db")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(audit.audit_app, name="audit")
 # Registry commands talk HTTP to CHARTER_URL through the SDK.
 app.add_typer(models.app, name="models")
 app.add_typer(versions.app, name="versions")

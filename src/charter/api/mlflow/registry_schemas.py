@@ -199,13 +199,15 @@ class ModelVersionRead(ProtoJson):
             last_updated_timestamp=view.updated_at,
             user_id=view.created_by,
             current_stage=view.stage,
-            description=view.description,
+            # MLflow's server writes "" for a version registered without these, and its
+            # client hands "" (not None) to user code.
+            description=view.description or "",
             source=view.source,
-            run_id=view.run_id,
+            run_id=view.run_id or "",
             status=view.status,
             status_message=view.status_message or None,
             tags=[TagRead(key=k, value=v) for k, v in view.tags.items()],
-            run_link=view.run_link,
+            run_link=view.run_link or "",
             aliases=list(view.aliases),
         )
 
