@@ -10,7 +10,7 @@ from charter import naming
 from charter.approvals.protection import ensure_direct_change_allowed
 from charter.context import RequestContext
 from charter.db import now_ms
-from charter.errors import Conflict, NotFound
+from charter.errors import Conflict, InvalidArgument, NotFound
 from charter.pagination import Page, decode_token, encode_token, page_size
 from charter.registry import holdings
 from charter.registry.models import ALIAS, READY, STAGE, ModelVersion, RegisteredModel
@@ -158,7 +158,9 @@ class LifecycleService:
     ) -> Page[HoldingView]:
         model = self.versions.models.get_row(name)
         if kind is not None and kind not in (ALIAS, STAGE):
-            raise NotFound(f"no history of kind {kind!r}; expected alias or stage", kind=kind)
+            raise InvalidArgument(
+                f"no history of kind {kind!r}; expected alias or stage", field="kind"
+            )
         limit = page_size(max_results)
         rows = HoldingRepository(self.session).list(
             model.id, kind, label, limit + 1, decode_token(page_token, HISTORY_ORDERING)
