@@ -246,6 +246,11 @@ class TestModelVersions:
         assert "status_message" not in version
         assert mlflow.version("fraud")["version"] == "2"
 
+    def test_unset_texts_are_empty_strings_as_mlflow_writes_them(self, mlflow: Mlflow) -> None:
+        mlflow.model("fraud")
+        version = mlflow.version("fraud")
+        assert (version["description"], version["run_id"], version["run_link"]) == ("", "", "")
+
     def test_create_on_a_missing_model_is_404_and_without_source_400(self, mlflow: Mlflow) -> None:
         body = {"name": "nope", "source": "s3://b/m"}
         mlflow.fails("POST", "/model-versions/create", body, 404, "RESOURCE_DOES_NOT_EXIST")
@@ -344,6 +349,15 @@ class TestModelVersions:
         body = {"name": "fraud", "version": "1"}
         uri = mlflow.ok("GET", "/model-versions/get-download-uri", body)
         assert uri == {"artifact_uri": "s3://bucket/fraud/1"}
+
+    def test_a_version_uploaded_to_charter_has_no_download_uri(self, mlflow: Mlflow) -> None:
+        mlflow.model("fraud")
+        assert mlflow.http.post("/api/v1/models/fraud/versions", json={}).status_code == 201
+        body = {"name": "fraud", "version": "1"}
+        message = mlflow.fails(
+            "GET", "/model-versions/get-download-uri", body, 409, "RESOURCE_CONFLICT"
+        )
+        assert "/api/v1/models/fraud/versions/1/files" in message
 
     def test_tags_set_overwrite_and_delete(self, mlflow: Mlflow) -> None:
         mlflow.model("fraud")
@@ -776,6 +790,38 @@ class TestErrors:
             response = mlflow.http.post(url, content=content)
             assert response.status_code == 400
             assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body"),
+        [
+            ("POST", "/registered-models/set-tag", {"name": "fraud", "key": "k", "value": "a\x00"}),
+            ("PATCH", "/registered-models/update", {"name": "fraud", "description": "a\x00b"}),
+            (
+                "POST",
+                "/model-versions/create",
+                {"name": "fraud", "source": "s3://m", "run_id": "\x00"},
+            ),
+            (
+                "POST",
+                "/model-versions/create",
+                {"name": "fraud", "source": "s3://m", "run_link": "\x00"},
+            ),
+            (
+                "POST",
+                "/registered-models/create",
+                {"name": "x", "tags": [{"key": "k", "value": "\x00"}]},
+            ),
+            ("GET", "/registered-models/search", {"order_by": ["name\x00"]}),
+        ],
+    )
+    def test_a_nul_character_is_400_on_every_backend(
+        self, mlflow: Mlflow, method: str, path: str, body: dict[str, Any]
+    ) -> None:
+        mlflow.model("fraud")
+        message = mlflow.fails(method, path, body, 400, "INVALID_PARAMETER_VALUE")
+        assert "NUL" in message
+        model = mlflow.get_model("fraud")
+        assert ("tags" not in model, "description" not in model) == (True, True)
 
     def test_an_empty_body_reads_as_no_fields(self, mlflow: Mlflow) -> None:
         response = mlflow.http.post(API + "/registered-models/create", content=b"")

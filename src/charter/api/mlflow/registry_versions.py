@@ -1,13 +1,19 @@
 """MLflow's model-version and alias endpoints, over the same services as the native API.
 
-Quirks matched: a version created from a source is READY at once; the source is checked as
-MLflow's server checks it (see ``_check_source``); a ``models:/name/<version|stage|latest>``
-or ``models:/name@alias`` source is rewritten to ``models:/name/<number>`` and lends its run
-id; updating without a description clears it; transition-stage takes stages in any case and
-``archive_existing_versions`` only with Staging or Production (MLflow answers INTERNAL_ERROR
-otherwise; Charter INVALID_PARAMETER_VALUE); a missing alias is INVALID_PARAMETER_VALUE and
-``latest`` names the newest version; deleting a missing tag or alias succeeds; search defaults
-to 200,000 results and at most 200,000, ordered by last update, newest first.
+Quirks matched (checked against a real ``mlflow server``): a version created from a source is
+READY at once, and when the source lies in Charter's own store (``runs:/``,
+``mlflow-artifacts:/``, ``models:/m-...``) its manifest is those files and it takes the logged
+model's run; the source is checked as MLflow's server checks it (see ``_check_source``); a
+``models:/name/<version|stage|latest>`` or ``models:/name@alias`` source is rewritten to
+``models:/name/<number>`` and lends its run id; updating without a description clears it;
+transition-stage takes stages in any case and ``archive_existing_versions`` only with Staging
+or Production (MLflow answers INTERNAL_ERROR otherwise; Charter INVALID_PARAMETER_VALUE); a
+missing alias is INVALID_PARAMETER_VALUE and ``latest`` names the newest version; deleting a
+missing tag or alias succeeds; search defaults to 200,000 results and at most 200,000, ordered
+by last update, newest first; get-download-uri answers the source (MLflow answers its storage
+location, which the client resolves to the same files). A version uploaded to Charter without
+a source has no URI the client can download from: get-download-uri says so (409) rather than
+answer "", which the client would read as its working directory.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from charter.api.mlflow.registry_schemas import (
 from charter.artifacts.service import ArtifactService
 from charter.blobs import BlobStore
 from charter.context import RequestContext
-from charter.errors import InvalidArgument, NotFound
+from charter.errors import Conflict, InvalidArgument, NotFound
 from charter.registry.lifecycle import LifecycleService
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
@@ -131,7 +137,15 @@ def get_download_uri(body: Ref, session: SessionDep, ctx: ContextDep) -> Downloa
     # The mlflow client downloads from the source with its own artifact repositories
     # (runs:/, models:/, mlflow-artifacts:/, s3://, ...), as it does with MLflow's server.
     view = VersionService(session, ctx).get(body.name, body.selector())
-    return DownloadUri(artifact_uri=view.source or "")
+    if not view.source:
+        # An empty URI would send the client to its working directory: say what to do instead.
+        raise Conflict(
+            f"version {view.model}/{view.version} has no source URI: its files were uploaded "
+            f"to Charter and are served at /api/v1/models/{view.model}/versions/{view.version}"
+            "/files, not through MLflow's artifact protocol",
+            model=view.model,
+        )
+    return DownloadUri(artifact_uri=view.source)
 
 
 @router.post("/model-versions/set-tag", response_model=Empty)
