@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,30 +21,14 @@ from tests.support.server import CHARTER, CharterServer
 
 pytestmark = pytest.mark.e2e
 
-# Until cli/main.py registers the sub-apps, the same ``main`` is run with them added.
-_WITH_SUBAPPS = (
-    "from charter.cli import main, users; "
-    "main.app.add_typer(users.users_app, name='users'); "
-    "main.app.add_typer(users.tokens_app, name='tokens'); "
-    "main.main()"
-)
-
-
-def _cli_registers_users() -> bool:
-    from charter.cli import main
-
-    return {"users", "tokens"} <= {group.name for group in main.app.registered_groups}
-
 
 def charter(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``charter ARGS`` on the installation in ``data_dir``, with no other CHARTER_* set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     env["CHARTER_DATA_DIR"] = str(data_dir)
-    if args[0] in ("users", "tokens") and not _cli_registers_users():
-        command = [sys.executable, "-c", _WITH_SUBAPPS, *args]
-    else:
-        command = [str(CHARTER), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [str(CHARTER), *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def ok(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,16 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
-from charter import migrate
-from charter.api.app import create_app
-from charter.api.routes import auth as auth_routes
-from charter.api.routes import identity as identity_routes
 from charter.api.state import AppState
 from charter.config import Settings
 from charter.context import SYSTEM
-from charter.db import create_db_engine
 from charter.identity.service import IdentityService
 from tests.support.oidc_provider import (
     AUDIENCE,
@@ -54,48 +47,11 @@ def settings_env(issuer: str, callback: str) -> dict[str, str]:
     }
 
 
-def serve_mounts_identity() -> bool:
-    """Whether ``create_app`` itself serves the identity routes (then ``charter serve`` does)."""
-    paths = {getattr(r, "path", None) for r in create_app(Settings(auth=True)).routes}
-    return {"/api/v1/me", "/auth/callback"} <= paths
-
-
 @contextmanager
 def charter_serve(data_dir: Path, port: int, env: dict[str, str]) -> Iterator[str]:
-    """A real ``charter serve`` when it mounts the identity routes, else the same app under
-    uvicorn in this process (until ``create_app`` mounts them)."""
-    if serve_mounts_identity():
-        with CharterServer(data_dir, port=port, env=env) as server:
-            yield server.url
-        return
-    settings = Settings(
-        data_dir=data_dir, **{k.removeprefix("CHARTER_").lower(): v for k, v in env.items()}
-    )
-    engine = create_db_engine(settings)
-    migrate.upgrade(engine)
-    engine.dispose()
-    state = AppState.open(settings)
-    app = create_app(settings, state)
-    app.include_router(identity_routes.router)
-    app.include_router(auth_routes.router)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        _wait_started(server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        state.close()
-
-
-def _wait_started(server: uvicorn.Server) -> None:
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
+    """A real ``charter serve`` configured by ``env``, as an operator would run it."""
+    with CharterServer(data_dir, port=port, env=env) as server:
+        yield server.url
 
 
 class Stack:

@@ -1,7 +1,6 @@
 """Authentication with API tokens through the native API, on SQLite and PostgreSQL.
 
-The app is built with authentication on. Until ``create_app`` mounts the identity routes and
-the 401 challenge itself, ``with_identity`` adds them (and is a no-op once it does).
+The app is built with authentication on (``Settings(auth=True)``).
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from charter.api.app import create_app
-from charter.api.routes import auth as auth_routes
-from charter.api.routes import identity as identity_routes
 from charter.api.state import AppState
 from charter.config import Settings
 from charter.context import Actor, RequestContext
@@ -34,15 +31,6 @@ ADMIN = RequestContext(actor=Actor(name="test-admin", kind="system", method="sys
 CHALLENGE = 'Bearer, Basic realm="charter"'
 
 
-def with_identity(app: FastAPI) -> FastAPI:
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/v1/me" not in paths:
-        app.include_router(identity_routes.router)
-    if "/auth/login" not in paths:
-        app.include_router(auth_routes.router)
-    return app
-
-
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=database_url, auth=True)
@@ -50,7 +38,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, state: AppState) -> FastAPI:
-    return with_identity(create_app(settings, state))
+    return create_app(settings, state)
 
 
 def create_user(state: AppState, name: str, **options: Any) -> str:
@@ -193,8 +181,8 @@ class TestRevocationIsImmediate:
         token = create_user(state, "alice")
         other_state = AppState.open(settings)
         try:
-            replica_a = TestClient(with_identity(create_app(settings, state)))
-            replica_b = TestClient(with_identity(create_app(settings, other_state)))
+            replica_a = TestClient(create_app(settings, state))
+            replica_b = TestClient(create_app(settings, other_state))
             with replica_a, replica_b:
                 me = replica_b.get("/api/v1/me", headers=bearer(token))
                 assert me.status_code == 200
@@ -338,7 +326,7 @@ class TestSingleUserMode:
     def app(self, database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
         settings = Settings(data_dir=tmp_path / "off", database_url=database_url, auth=False)
         state = AppState.open(settings)
-        yield with_identity(create_app(settings, state))
+        yield create_app(settings, state)
         state.close()
 
     def test_everyone_is_local_and_credentials_are_ignored(self, http: TestClient) -> None:
