@@ -65,8 +65,16 @@ def tag_key(value: str, field: str = "key") -> str:
     return key
 
 
+def no_nul(value: str | None, field: str) -> str | None:
+    """PostgreSQL cannot store NUL in text; refuse it everywhere so both backends agree."""
+    if value is not None and "\x00" in value:
+        raise InvalidArgument(f"{field} contains a NUL character", field=field)
+    return value
+
+
 def tag_value(value: str, key: str) -> str:
     text = normalise(value)
+    no_nul(text, f"value of tag {key!r}")
     if len(text) > TAG_VALUE_MAX:
         raise InvalidArgument(
             f"value of tag {key!r} is {len(text)} characters long; the limit is {TAG_VALUE_MAX}",
@@ -87,6 +95,7 @@ def description(value: str | None) -> str | None:
     if value is None:
         return None
     text = normalise(value)
+    no_nul(text, "description")
     if len(text.encode()) > DESCRIPTION_MAX:
         raise InvalidArgument(
             f"description is {len(text.encode())} bytes long; the limit is {DESCRIPTION_MAX}",

@@ -168,3 +168,24 @@ class TestDelete:
         assert http.get("/api/v1/models/m/aliases/champion").status_code == 404
         history = http.get("/api/v1/models/m/history").json()["history"]
         assert history[0]["end_reason"] == "version deleted"
+
+
+class TestNul:
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"description": "a\x00b"}, "description"),
+            ({"run_id": "r\x00"}, "run_id"),
+            ({"run_link": "http://x/\x00"}, "run_link"),
+            ({"tags": {"k": "v\x00"}}, "tag"),
+        ],
+    )
+    def test_nul_is_400_on_every_backend(
+        self, http: TestClient, body: dict[str, object], field: str
+    ) -> None:
+        create_model(http, "m")
+        response = http.post("/api/v1/models/m/versions", json={"source": "s3://x", **body})
+        assert response.status_code == 400, response.text
+        assert "NUL" in response.json()["message"]
+        assert field in response.json()["message"]
+        assert http.get("/api/v1/models/m/versions").json()["versions"] == []

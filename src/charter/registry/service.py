@@ -198,6 +198,8 @@ class VersionService:
         await_upload: bool | None = None,
     ) -> VersionView:
         source = naming.source(source)
+        naming.no_nul(run_id, "run_id")
+        naming.no_nul(run_link, "run_link")
         description = naming.description(description)
         clean_tags, clean_metrics = naming.tags(tags), naming.metrics(metrics)
         pending = await_upload if await_upload is not None else source is None
