@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
 from typing import Annotated
 from uuid import uuid4
 
@@ -18,7 +17,7 @@ from charter.blobs import BlobStore
 from charter.config import Settings
 from charter.context import SYSTEM, Actor, RequestContext
 from charter.db import Database
-from charter.errors import Conflict, Unauthenticated
+from charter.errors import Unauthenticated
 from charter.identity import tokens
 from charter.identity.jwt import looks_like_jwt
 from charter.identity.oidc import OidcClient, OidcConfig
@@ -49,27 +48,16 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 
 
-def get_session(request: Request, db: DatabaseDep) -> Iterator[Session]:
-    """The request's one transaction: committed when the route returns, rolled back on error.
+async def get_session(request: Request, db: DatabaseDep) -> Session:
+    """The request's one session; it opens a connection only when first used.
 
-    ``scope="function"`` below makes FastAPI run the commit before the response is sent, so
-    a client never sees success for a change that did not commit.
+    Routes that take it are ``TransactionalRoute``s (charter.api.routing): the route commits
+    it when it returns and rolls it back when it raises, on the same worker thread.
     """
-    session = db.session(write=request.method not in READ_METHODS)
-    try:
-        yield session
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("the change conflicts with a concurrent change; retry it") from exc
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return db.session(write=request.method not in READ_METHODS)
 
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def get_context(request: Request, state: StateDep) -> RequestContext:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from charter import errors
@@ -102,6 +103,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("TEMPORARILY_UNAVAILABLE", "the database is unavailable; retry later"),
             status_code=503,
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(request: Request, _: PoolTimeout) -> JSONResponse:
+        return respond(
+            request, errors.Unavailable("every database connection is busy; retry later")
         )
 
     @app.exception_handler(DBAPIError)

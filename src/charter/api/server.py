@@ -35,5 +35,8 @@ def run(host: str, port: int, workers: int, log_level: str = "info") -> None:
         log_level=log_level,
         access_log=False,
         timeout_keep_alive=30,
+        # A worker imports the whole application before it answers the supervisor's health
+        # check; on a loaded machine that takes longer than uvicorn's 5 s default.
+        timeout_worker_healthcheck=60,
         server_header=False,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charter import naming
@@ -53,9 +54,13 @@ class ModelService:
         clean_tags = naming.tags(tags)
         if self.models.get_live(name) is not None:
             raise AlreadyExists(f"registered model {name!r} already exists", model=name)
-        model = self.models.add(
-            RegisteredModel(name=name, description=description, owner=self.ctx.actor.name)
-        )
+        try:
+            model = self.models.add(
+                RegisteredModel(name=name, description=description, owner=self.ctx.actor.name)
+            )
+        except IntegrityError as exc:
+            # Another request created the same name between our check and our insert.
+            raise AlreadyExists(f"registered model {name!r} already exists", model=name) from exc
         for key, value in clean_tags.items():
             self.models.set_tag(model.id, key, value)
         return self.get(name)

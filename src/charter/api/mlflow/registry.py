@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from charter.api.mlflow import registry_models, registry_versions
+from charter.api.routing import TransactionalRoute
 
-router: APIRouter = APIRouter()
+router: APIRouter = APIRouter(route_class=TransactionalRoute)
 router.include_router(registry_models.router)
 router.include_router(registry_versions.router)
 

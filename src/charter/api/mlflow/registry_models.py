@@ -33,11 +33,12 @@ from charter.api.mlflow.registry_schemas import (
     SearchQuery,
     from_request,
 )
+from charter.api.routing import TransactionalRoute
 from charter.context import RequestContext
 from charter.registry.service import ModelService, VersionService
 from charter.registry.views import ModelView
 
-router: APIRouter = APIRouter()
+router: APIRouter = APIRouter(route_class=TransactionalRoute)
 
 SEARCH_DEFAULT = 100
 SEARCH_MAXIMUM = 1000

@@ -44,6 +44,7 @@ from charter.api.mlflow.registry_schemas import (
     StageTransition,
     from_request,
 )
+from charter.api.routing import TransactionalRoute
 from charter.artifacts.service import ArtifactService
 from charter.blobs import BlobStore
 from charter.context import RequestContext
@@ -54,7 +55,7 @@ from charter.registry.service import VersionService
 from charter.registry.views import VersionView
 from charter.tracking.service import ResolvedSource, TrackingService
 
-router: APIRouter = APIRouter()
+router: APIRouter = APIRouter(route_class=TransactionalRoute)
 
 SEARCH_DEFAULT = 200_000  # the proto's default, which the server applies when none is sent
 SEARCH_MAXIMUM = 200_000

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from charter.api.deps import BlobsDep, ContextDep, SessionDep
+from charter.api.routing import TransactionalRoute
 from charter.approvals.policy_service import PolicyService
 from charter.approvals.schemas import (
     DecisionCreate,
@@ -22,7 +23,7 @@ from charter.approvals.schemas import (
 from charter.approvals.service import PromotionService
 from charter.errors import InvalidArgument
 
-router = APIRouter(prefix="/api/v1", tags=["approvals"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1", tags=["approvals"])
 
 YAML_TYPES = ("text/yaml", "application/yaml", "application/x-yaml", "text/plain")
 

@@ -7,13 +7,18 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from charter.api.deps import BlobsDep, ContextDep, DatabaseDep, SessionDep, StateDep
+from charter.api.routing import TransactionalRoute
 from charter.api.transfer import RangeNotSatisfiableError, parse_range, tar_stream
 from charter.artifacts.schemas import FileRead, FinalizeRequest, ManifestRead, VerifyReport
 from charter.artifacts.service import ArtifactService, upload_stream
 from charter.registry.references import parse_selector
 from charter.registry.schemas import VersionRead
 
-router = APIRouter(prefix="/api/v1/models/{name}/versions/{version}", tags=["artifacts"])
+router = APIRouter(
+    route_class=TransactionalRoute,
+    prefix="/api/v1/models/{name}/versions/{version}",
+    tags=["artifacts"],
+)
 
 UPLOAD_ROUTE = "/api/v1/models/"  # prefix used by the body-limit middleware with "/files/"
 

@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query
 
 from charter.api.deps import ContextDep, SessionDep, StateDep
+from charter.api.routing import TransactionalRoute
 from charter.api.state import AppState
 from charter.audit import CHECKPOINT_EVERY, AuditFilter, AuditService, checkpoint_if_due
 from charter.audit.schemas import (
@@ -65,7 +66,12 @@ async def checkpoint_schedule(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(worker.join)
 
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], lifespan=checkpoint_schedule)
+router = APIRouter(
+    route_class=TransactionalRoute,
+    prefix="/api/v1/audit",
+    tags=["audit"],
+    lifespan=checkpoint_schedule,
+)
 
 
 @router.get("", response_model=AuditPage)

@@ -20,13 +20,14 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from charter.api.deps import SESSION_COOKIE, DatabaseDep, StateDep, oidc_client
+from charter.api.routing import TransactionalRoute
 from charter.api.state import AppState
 from charter.context import SYSTEM
 from charter.errors import NotFound, Unauthenticated
 from charter.identity.oidc import LoginRequest, OidcClient
 from charter.identity.sso import SsoService
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/auth", tags=["auth"])
 
 LOGIN_COOKIE = "charter_login"
 CALLBACK_PATH = "/auth/callback"

@@ -8,9 +8,10 @@ from starlette.concurrency import run_in_threadpool
 
 from charter.api import metrics
 from charter.api.deps import StateDep
+from charter.api.routing import TransactionalRoute
 from charter.errors import Unavailable
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=TransactionalRoute, tags=["health"])
 
 
 @router.get("/health")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from charter.api.deps import ContextDep, SessionDep
+from charter.api.routing import TransactionalRoute
 from charter.identity.schemas import MeRead, TokenCreate, TokenIssued, TokenList, TokenRead
 from charter.identity.service import IdentityService
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1", tags=["identity"])
 
 
 @router.get("/me", response_model=MeRead)

@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from charter.api.deps import ContextDep, SessionDep
+from charter.api.routing import TransactionalRoute
 from charter.registry.lifecycle import LifecycleService
 from charter.registry.references import parse_selector
 from charter.registry.schemas import AliasSet, HoldingPage, HoldingRead, StageSet, VersionRead
 
-router = APIRouter(prefix="/api/v1/models/{name}", tags=["lifecycle"])
+router = APIRouter(
+    route_class=TransactionalRoute, prefix="/api/v1/models/{name}", tags=["lifecycle"]
+)
 
 
 @router.put("/aliases/{alias}", response_model=VersionRead)

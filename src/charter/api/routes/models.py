@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Response
 
 from charter.api.deps import ContextDep, SessionDep
 from charter.api.routes.params import parse_order_by, parse_tags
+from charter.api.routing import TransactionalRoute
 from charter.registry.filters import Condition
 from charter.registry.schemas import ModelCreate, ModelPage, ModelRead, ModelUpdate, TagSet
 from charter.registry.service import ModelService
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/models", tags=["models"])
 
 
 @router.post("", response_model=ModelRead, status_code=201)

@@ -12,12 +12,13 @@ from fastapi import APIRouter, Query, Response
 from charter import naming
 from charter.api.deps import ContextDep, SessionDep
 from charter.api.routes.params import parse_order_by, parse_tags
+from charter.api.routing import TransactionalRoute
 from charter.registry.filters import Condition
 from charter.registry.references import parse_reference, parse_selector
 from charter.registry.schemas import TagSet, VersionCreate, VersionPage, VersionRead, VersionUpdate
 from charter.registry.service import VersionService
 
-router = APIRouter(prefix="/api/v1", tags=["versions"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1", tags=["versions"])
 
 
 @router.post("/models/{name}/versions", response_model=VersionRead, status_code=201)

@@ -1,0 +1,73 @@
+"""Routes whose transaction begins and ends on one worker thread.
+
+A sync route runs on a thread of a bounded pool. If the commit ran in a later step (a
+dependency's exit, say), a request holding a lock — SQLite's write lock, a PostgreSQL row
+lock — would need a second thread to release it; with every thread taken by requests
+waiting for that lock, nothing moves until the pool times out. So the endpoint, its commit
+and the session's close happen in the same thread call, and a lock is never held while a
+request waits for a thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, get_origin
+
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from charter.errors import Conflict
+
+
+class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if _takes_session(endpoint):
+            if inspect.iscoroutinefunction(endpoint):
+                raise TypeError(
+                    f"{endpoint.__qualname__} is async and takes a session: make it a plain "
+                    "function so its transaction runs on one worker thread"
+                )
+            endpoint = in_transaction(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _takes_session(endpoint: Callable[..., Any]) -> bool:
+    hints = inspect.get_annotations(endpoint, eval_str=True)
+    return any(_is_session(hint) for hint in hints.values())
+
+
+def _is_session(hint: Any) -> bool:
+    # SessionDep is Annotated[Session, Depends(...)]: its origin is the Session class.
+    return hint is Session or (get_origin(hint) is Annotated and hint.__origin__ is Session)
+
+
+def in_transaction(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Commit the sessions the endpoint was given when it returns; roll back when it raises."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+            for session in sessions:
+                session.commit()
+            return result
+        except IntegrityError as exc:
+            _rollback(sessions)
+            raise Conflict("the change conflicts with a concurrent change; retry it") from exc
+        except BaseException:
+            _rollback(sessions)
+            raise
+        finally:
+            for session in sessions:
+                session.close()
+
+    return run
+
+
+def _rollback(sessions: list[Session]) -> None:
+    for session in sessions:
+        session.rollback()
