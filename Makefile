@@ -24,7 +24,7 @@ $(BIN)/ruff format --check $(PY_PATHS)
 $(BIN)/mypy
 endef
 
-.PHONY: help venv venv-runtime serve test lint fmt bench clean postgres-deps
+.PHONY: help venv venv-runtime serve test lint fmt bench clean postgres-deps oidc-deps
 
 help:
 	@echo "make venv           .venv with the package and its dev tools (re-installs when pyproject.toml changes)"
@@ -64,7 +64,7 @@ venv-runtime: $(STAMP_RUNTIME)
 serve: venv-runtime
 	$(BIN)/charter serve $(strip $(SERVE_ARGS))
 
-test: venv postgres-deps
+test: venv postgres-deps oidc-deps
 	$(LINT)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -97,6 +97,11 @@ postgres-deps:
 	  echo "warning: PostgreSQL (initdb, pg_ctl, postgres) is missing and only root can install it;" \
 	    "tests against PostgreSQL will fail until 'postgresql' is installed or pg_ctl is on PATH" >&2; \
 	fi
+
+# The SSO tests run a real OpenID Connect provider (npm oidc-provider) with Node.
+oidc-deps:
+	@command -v npm >/dev/null || { echo "error: Node.js and npm are needed for the SSO tests" >&2; exit 1; }
+	@[ -d tests/support/oidc/node_modules ] || npm ci --prefix tests/support/oidc --no-audit --no-fund
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist src/*.egg-info
