@@ -14,16 +14,15 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
+from charter.api.routes.audit import run_checkpoints
 from charter.api.state import AppState
 from charter.audit import AuditFilter, AuditService, checkpoint_if_due, record_denied
 from charter.audit.chain import chain_hash, content_bytes
@@ -141,19 +140,6 @@ def db(state: AppState) -> Database:
 @pytest.fixture
 def signer(settings: Settings) -> Signer:
     return load_signer(settings)
-
-
-@pytest.fixture
-def audit_http(app: FastAPI) -> Iterator[TestClient]:
-    """The app with the audit router mounted (once ``app.py`` mounts it, this adds nothing)."""
-    # Imported here: the processes this module spawns must not import the API (they need only
-    # the database, and importing charter.api.deps before charter.api.app is circular).
-    from charter.api.routes.audit import router
-
-    if not any(getattr(route, "path", "").startswith("/api/v1/audit") for route in app.routes):
-        app.include_router(router)
-    with TestClient(app) as client:
-        yield client
 
 
 # -- appending -----------------------------------------------------------------------------------
@@ -405,8 +391,6 @@ class TestCheckpoints:
     def test_the_servers_background_loop_signs_the_head(
         self, state: AppState, signer: Signer
     ) -> None:
-        from charter.api.routes.audit import run_checkpoints
-
         record(state.db, 3)
         stop = threading.Event()
         loop = threading.Thread(target=run_checkpoints, args=(state, stop, 0.01, 3))
@@ -448,8 +432,8 @@ class TestQueryApi:
         events: list[dict[str, Any]] = response.json()["events"]
         return events
 
-    def test_filters(self, audit_http: TestClient, history: None) -> None:
-        seqs = lambda **p: [e["seq"] for e in self.events(audit_http, **p)]  # noqa: E731
+    def test_filters(self, http: TestClient, history: None) -> None:
+        seqs = lambda **p: [e["seq"] for e in self.events(http, **p)]  # noqa: E731
         assert seqs() == [7, 6, 5, 4, 3, 2, 1]
         assert seqs(model="fraud") == [7, 6, 3, 2, 1]
         assert seqs(resource="churn@champion") == [5, 4]
@@ -460,8 +444,8 @@ class TestQueryApi:
         assert seqs(since="2000-01-01", until="2999-12-31") == [7, 6, 5, 4, 3, 2, 1]
         assert seqs(until="2000-01-01") == []
 
-    def test_events_as_the_api_returns_them(self, audit_http: TestClient, history: None) -> None:
-        event = self.events(audit_http, resource="fraud/2")[0]
+    def test_events_as_the_api_returns_them(self, http: TestClient, history: None) -> None:
+        event = self.events(http, resource="fraud/2")[0]
         assert event["time"].endswith("Z")
         assert event["before"] == {"stage": "None"}
         assert event["after"] == {"stage": "Staging"}
@@ -473,15 +457,15 @@ class TestQueryApi:
         assert len(event["hash"]) == len(event["prev_hash"]) == 64
 
     def test_pages_stay_right_while_events_are_appended(
-        self, audit_http: TestClient, history: None, db: Database
+        self, http: TestClient, history: None, db: Database
     ) -> None:
-        first = audit_http.get("/api/v1/audit", params={"max_results": 3}).json()
+        first = http.get("/api/v1/audit", params={"max_results": 3}).json()
         assert [e["seq"] for e in first["events"]] == [7, 6, 5]
         record(db, 2)  # newer events do not shift the next page
         token = first["next_page_token"]
-        second = audit_http.get("/api/v1/audit", params={"max_results": 3, "page_token": token})
+        second = http.get("/api/v1/audit", params={"max_results": 3, "page_token": token})
         assert [e["seq"] for e in second.json()["events"]] == [4, 3, 2]
-        last = audit_http.get(
+        last = http.get(
             "/api/v1/audit",
             params={"max_results": 3, "page_token": second.json()["next_page_token"]},
         ).json()
@@ -498,35 +482,35 @@ class TestQueryApi:
         ],
     )
     def test_bad_parameters_are_400s_naming_the_field(
-        self, audit_http: TestClient, params: dict[str, Any], field: str
+        self, http: TestClient, params: dict[str, Any], field: str
     ) -> None:
-        response = audit_http.get("/api/v1/audit", params=params)
+        response = http.get("/api/v1/audit", params=params)
         assert response.status_code == 400
         body = response.json()
         assert body["error_code"] == "INVALID_PARAMETER_VALUE"
         assert field in body["message"]
 
     def test_public_key_and_checkpoints(
-        self, audit_http: TestClient, history: None, settings: Settings
+        self, http: TestClient, history: None, settings: Settings
     ) -> None:
         # The server made its key when it started (no CHARTER_SIGNING_KEY here).
         assert (settings.data_dir / "keys" / "audit-signing-key.pem").is_file()
         signer = load_signer(settings)
-        key = audit_http.get("/api/v1/audit/public-key").json()
+        key = http.get("/api/v1/audit/public-key").json()
         assert key == {
             "algorithm": "Ed25519",
             "fingerprint": signer.fingerprint,
             "pem": signer.public_pem,
         }
-        made = audit_http.post("/api/v1/audit/checkpoints")
+        made = http.post("/api/v1/audit/checkpoints")
         assert made.status_code == 201, made.text
         assert (made.json()["seq"], made.json()["key_fingerprint"]) == (7, signer.fingerprint)
-        listed = audit_http.get("/api/v1/audit/checkpoints", params={"max_results": 1}).json()
+        listed = http.get("/api/v1/audit/checkpoints", params={"max_results": 1}).json()
         assert [c["id"] for c in listed["checkpoints"]] == [made.json()["id"]]
         assert listed["next_page_token"] is None
 
-    def test_a_checkpoint_of_an_empty_trail_is_a_conflict(self, audit_http: TestClient) -> None:
-        response = audit_http.post("/api/v1/audit/checkpoints")
+    def test_a_checkpoint_of_an_empty_trail_is_a_conflict(self, http: TestClient) -> None:
+        response = http.post("/api/v1/audit/checkpoints")
         assert response.status_code == 409
         assert response.json()["error_code"] == "RESOURCE_CONFLICT"
 
