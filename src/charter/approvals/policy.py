@@ -266,13 +266,8 @@ def parse_policy(text: str) -> Policy:
 
 def _load(text: str) -> tuple[Any, yaml.Node]:
     """The document's data and its node tree (whose marks give line numbers)."""
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise InvalidArgument("policy is empty", field="policy")
-        _refuse_duplicate_keys(node, set())
-        data = loader.construct_document(node)
+        data, node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else "?"
@@ -280,15 +275,36 @@ def _load(text: str) -> tuple[Any, yaml.Node]:
             f"policy is not valid YAML (line {line}): {exc.problem or exc.context}",
             field="policy",
         ) from exc
+    except yaml.reader.ReaderError as exc:
+        raise InvalidArgument(
+            f"policy is not valid YAML: character #x{exc.character:04x} at position "
+            f"{exc.position} is not allowed",
+            field="policy",
+        ) from exc
     except yaml.YAMLError as exc:
         raise InvalidArgument(f"policy is not valid YAML: {exc}", field="policy") from exc
-    finally:
-        loader.dispose()
+    except RecursionError as exc:
+        # PyYAML composes nested collections recursively; no real policy nests this deep.
+        raise InvalidArgument("policy is nested too deeply", field="policy") from exc
     if not isinstance(data, dict):
         raise InvalidArgument(
             "policy must be a YAML mapping with the key protected (line 1)", field="policy"
         )
     return data, node
+
+
+def _compose(text: str) -> tuple[Any, yaml.Node]:
+    # The loader reads (and may refuse) characters as soon as it is built: it is built here,
+    # inside _load's handling of YAML errors.
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InvalidArgument("policy is empty", field="policy")
+        _refuse_duplicate_keys(node, set())
+        return loader.construct_document(node), node
+    finally:
+        loader.dispose()
 
 
 def _refuse_duplicate_keys(node: yaml.Node, visited: set[int]) -> None:

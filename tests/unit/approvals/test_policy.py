@@ -165,6 +165,8 @@ class TestErrors:
             ("# only a comment\n", "policy is empty"),
             ("- protected\n", "must be a YAML mapping"),
             ("protected: [\n", "not valid YAML (line 2)"),
+            ("\b", "character #x0008 at position 0 is not allowed"),
+            ("protected: {}\n# \x00\n", "character #x0000 at position 16 is not allowed"),
             ("protected: {}\nprotected: {}\n", "repeats the key 'protected' (line 2)"),
             ("protected: {}\napprovals: {min: 1, min: 2}\n", "repeats the key 'min' (line 2)"),
             (
@@ -183,6 +185,13 @@ class TestErrors:
         with pytest.raises(InvalidArgument) as caught:
             parse_policy(document)
         assert "limit" in caught.value.message
+
+    @pytest.mark.parametrize(
+        "document", ["protected: " + "[" * 20000 + "]" * 20000, "protected: " + "{a: " * 5000]
+    )
+    def test_deep_nesting_is_refused(self, document: str) -> None:
+        with pytest.raises(InvalidArgument, match="nested too deeply"):
+            parse_policy(document)
 
     def test_yaml_tags_that_build_objects_are_refused(self) -> None:
         with pytest.raises(InvalidArgument):
