@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.routing import APIRoute
 
 from charter.api.deps import BlobsDep, ContextDep, SessionDep
 from charter.api.mlflow.run_search import parse_filter, parse_order_by
+from charter.api.routing import TransactionalRoute
 from charter.tracking.artifact_store import ArtifactNamespace
 from charter.tracking.experiments import ExperimentService
 from charter.tracking.logged_models import LoggedModelService
@@ -61,7 +61,7 @@ from charter.tracking.schemas import (
 )
 
 
-class ProtoJsonRoute(APIRoute):
+class ProtoJsonRoute(TransactionalRoute):
     """Answers leave out unset (None) fields, as protobuf's JSON mapping does."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
