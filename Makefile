@@ -5,6 +5,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# Two workers: the suite runs on SQLite and PostgreSQL and starts real servers; 2 cores in CI.
+PYTEST_ARGS ?= -n 2
 VENV := .venv
 BIN := $(VENV)/bin
 # Stamps let a re-run skip pip entirely until pyproject.toml changes.
