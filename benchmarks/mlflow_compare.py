@@ -47,6 +47,7 @@ API_OPS = (
     "create model",
     "create version",
     "set alias",
+    "set new alias (8 racing)",
     "transition stage",
 )
 SEARCHES = ("search: model name", "search: tag 0.1%", "search: tag 5%")
@@ -66,6 +67,7 @@ class Compare:
         self.missing: dict[str, list[str]] = {}  # server -> operations it does not serve
         self.transfers: list[TransferFigures] = []
         self.rss: dict[str, dict[str, int]] = {}
+        self.samples: dict[tuple[str, str], str] = {}  # (server, operation) -> first error
 
     def prepare(self, total: int, suffix: str) -> None:
         """Both stores at once (two processes), each seeded through its own code, or copied."""
@@ -134,6 +136,9 @@ class Compare:
                 if self.supported(server, op)
             ]
             stats = self.runner.measure(targets) if targets else {}
+            for (label, _), cell_stats in stats.items():
+                if cell_stats.error_samples:
+                    self.samples.setdefault((label, name), cell_stats.error_samples[0])
             for cell in self.opts.plan.cells:
                 pair = {label: stats.get((label, cell)) for label in self.names}
                 self.rows.append(self.row(name, cell, pair))
@@ -181,12 +186,23 @@ class Compare:
             parts += ["### MLflow REST API, side by side", "", table(headers, self.rows), ""]
         for server, ops in self.missing.items():
             parts += [f"Not served by {server} (not measured): {', '.join(ops)}", ""]
+        if self.samples:
+            parts += ["Error samples (the first of each server and operation):", ""]
+            parts += [f"- {srv}, {op}: `{text[:300]}`" for (srv, op), text in self.samples.items()]
+            parts += [""]
         for figures in self.transfers:
             parts += [transfer_table(figures, []), ""]
         for server, peaks in self.rss.items():
             text = ", ".join(f"{k} {v / (1 << 20):.0f} MiB" for k, v in peaks.items())
             parts += [f"{server} server tree RSS peaks by phase: {text}", ""]
         return "\n".join(parts)
+
+
+def selected(names: tuple[str, ...], wanted: str | None) -> tuple[str, ...]:
+    if not wanted:
+        return names
+    chosen = {w.strip() for w in wanted.split(",")}
+    return tuple(n for n in names if n in chosen)
 
 
 def _route_missing(body: bytes) -> bool:
@@ -215,6 +231,7 @@ def probe(server: servers.Server, request: Request) -> tuple[int, bytes]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default=",".join(SERVERS), help="mlflow,charter or one")
+    parser.add_argument("--ops", help="comma-separated operation names (default: all)")
     add_common(parser, SECTIONS)
     args = parser.parse_args(argv)
     opts = options(args, SECTIONS)
@@ -228,13 +245,13 @@ def main(argv: list[str] | None = None) -> None:
             with bench.running("api") as running:
                 if "api" in opts.sections:
                     bench.setup(running)
-                    bench.measure(running, API_OPS)
+                    bench.measure(running, selected(API_OPS, args.ops))
                 if "transfer" in opts.sections:
                     bench.transfer(running)
         if "search" in opts.sections:
             bench.prepare(opts.large, "-large")
             with bench.running("search@large") as running:
-                bench.measure(running, SEARCHES)
+                bench.measure(running, selected(SEARCHES, args.ops))
     text = bench.report()
     (opts.work_dir / "results-mlflow.md").write_text(text)
     print("\n" + text)

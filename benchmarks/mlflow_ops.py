@@ -16,6 +16,7 @@ ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 TARGET_MODELS = 50  # models that receive the benchmark's new versions
 ALIAS_MODELS = range(0, 50)  # seeded models whose "challenger" alias moves
 STAGE_MODELS = range(100, 150)  # seeded models whose versions change stage
+RACE_MODEL = 900  # a seeded model that gets many new aliases
 STAGES = ("Staging", "Production", "Archived", "None")
 
 
@@ -87,6 +88,20 @@ def operations(data: Dataset, seeded: int, prefix: str, seed: int = 7) -> dict[s
             requests.append(_post("registered-models/alias", body))
         return requests
 
+    def racing_alias(n: int) -> list[Request]:
+        # Each run of 8 consecutive requests creates the same new alias on one model: at c=8
+        # they race on the insert, the case where MLflow is known to leak a constraint error.
+        requests = []
+        for _ in range(n):
+            i = next(unique)
+            body = {
+                "name": data.model_name(RACE_MODEL),
+                "alias": f"{prefix}-{i // 8}",
+                "version": "1",
+            }
+            requests.append(_post("registered-models/alias", body))
+        return requests
+
     def transition(n: int) -> list[Request]:
         requests = []
         for _ in range(n):
@@ -122,6 +137,7 @@ def operations(data: Dataset, seeded: int, prefix: str, seed: int = 7) -> dict[s
         Operation("create model", "write", create_model),
         Operation("create version", "write", create_version),
         Operation("set alias", "write", set_alias),
+        Operation("set new alias (8 racing)", "write", racing_alias),
         Operation("transition stage", "write", transition),
         Operation("get version", "read", get_version),
         Operation("get by alias", "read", get_alias),

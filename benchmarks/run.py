@@ -50,6 +50,7 @@ class CoreBench:
         self.rows: list[list[object]] = []
         self.transfers: TransferFigures | None = None
         self.rss_peaks: dict[str, int] = {}
+        self.samples: dict[str, str] = {}  # operation -> its first error
 
     def seeded_dir(self, name: str, total: int) -> Path:
         target = self.opts.work_dir / name
@@ -89,7 +90,10 @@ class CoreBench:
             target = Target("charter", server, op)
             stats = self.runner.measure([target])
             for cell in self.opts.plan.cells:
-                self.rows.append(self.row(op.kind, name, db_size, cell, stats[("charter", cell)]))
+                cell_stats = stats[("charter", cell)]
+                self.rows.append(self.row(op.kind, name, db_size, cell, cell_stats))
+                if cell_stats.error_samples:
+                    self.samples.setdefault(name, cell_stats.error_samples[0])
 
     def row(self, kind: str, name: str, db_size: int, cell: Cell, stats: Stats) -> list[object]:
         bare = self.bare.get(cell)
@@ -149,6 +153,9 @@ class CoreBench:
                 "CPU gen/srv/other", "target", "verdict",
             ]  # fmt: skip
             parts += ["### API (Charter alone)", "", table(headers, self.rows), ""]
+        if self.samples:
+            parts += ["Error samples:", ""]
+            parts += [f"- {op}: `{text[:300]}`" for op, text in self.samples.items()] + [""]
         if self.transfers:
             parts += ["### Transfers", "", transfer_table(self.transfers, self.dd), ""]
         if self.rss_peaks:
