@@ -55,6 +55,9 @@ def tracking(server: CharterServer, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield
     while mlflow.active_run() is not None:
         mlflow.end_run()
+    # set_tracking_uri is process-global: leaving it set would send the next module's
+    # mlflow calls to this module's server after it has stopped.
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,10 @@ def tracking_uri(server: CharterServer) -> Iterator[str]:
         patch.setenv("MLFLOW_TRACKING_URI", server.url)
         patch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         patch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+        # The fluent API prefers a URI set by set_tracking_uri over the environment.
+        mlflow.set_tracking_uri(server.url)
         yield server.url
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
 @pytest.fixture
