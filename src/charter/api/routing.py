@@ -6,6 +6,10 @@ lock — would need a second thread to release it; with every thread taken by re
 waiting for that lock, nothing moves until the pool times out. So the endpoint, its commit
 and the session's close happen in the same thread call, and a lock is never held while a
 request waits for a thread.
+
+The same thread call also serialises the answer: FastAPI would otherwise validate the
+returned model again on one more worker thread (for a sync endpoint) before encoding it,
+which costs a second thread hop and about a third of a small read's CPU.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, get_origin
 
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +36,7 @@ class TransactionalRoute(APIRoute):
                     f"{endpoint.__qualname__} is async and takes a session: make it a plain "
                     "function so its transaction runs on one worker thread"
                 )
-            endpoint = in_transaction(endpoint)
+            endpoint = in_transaction(endpoint, _Encoder.for_route(kwargs))
         super().__init__(path, endpoint, **kwargs)
 
 
@@ -44,7 +50,51 @@ def _is_session(hint: Any) -> bool:
     return hint is Session or (get_origin(hint) is Annotated and hint.__origin__ is Session)
 
 
-def in_transaction(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+class _Encoder:
+    """Encodes an endpoint's result as its route would, when it is exactly the response model.
+
+    Anything else (a Response, a dict, a subclass that the response model would filter) is
+    returned unchanged for FastAPI to handle.
+    """
+
+    def __init__(self, model: type[BaseModel], status_code: int, exclude_none: bool) -> None:
+        self.model = model
+        self.status_code = status_code
+        self.exclude_none = exclude_none
+
+    @classmethod
+    def for_route(cls, options: dict[str, Any]) -> _Encoder | None:
+        model = options.get("response_model")
+        plain = not any(
+            options.get(option)
+            for option in (
+                "response_model_include",
+                "response_model_exclude",
+                "response_model_exclude_unset",
+                "response_model_exclude_defaults",
+            )
+        )
+        custom_class = options.get("response_class") not in (None, JSONResponse)
+        if not (inspect.isclass(model) and issubclass(model, BaseModel)) or not plain:
+            return None
+        if custom_class:
+            return None
+        return cls(
+            model,
+            options.get("status_code") or 200,
+            bool(options.get("response_model_exclude_none")),
+        )
+
+    def encode(self, result: Any) -> Any:
+        if type(result) is not self.model:
+            return result
+        body = result.model_dump_json(by_alias=True, exclude_none=self.exclude_none)
+        return Response(body, status_code=self.status_code, media_type="application/json")
+
+
+def in_transaction(
+    endpoint: Callable[..., Any], encoder: _Encoder | None = None
+) -> Callable[..., Any]:
     """Commit the sessions the endpoint was given when it returns; roll back when it raises."""
 
     @functools.wraps(endpoint)
@@ -54,7 +104,7 @@ def in_transaction(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             result = endpoint(*args, **kwargs)
             for session in sessions:
                 session.commit()
-            return result
+            return result if encoder is None else encoder.encode(result)
         except IntegrityError as exc:
             _rollback(sessions)
             raise Conflict("the change conflicts with a concurrent change; retry it") from exc

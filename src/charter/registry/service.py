@@ -17,14 +17,11 @@ from charter.db import now_ms
 from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from charter.pagination import KeyValue, Page, decode_token, encode_token, page_size
 from charter.registry import holdings
+from charter.registry.conditions import MODEL_SORTS
 from charter.registry.filters import Condition, Order, ordering_signature
 from charter.registry.models import FAILED, PENDING, READY, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
-from charter.registry.repository import (
-    MODEL_SORTS,
-    ModelRepository,
-    VersionRepository,
-)
+from charter.registry.repository import ModelRepository, VersionRepository
 from charter.registry.views import ModelView, VersionView, model_views, version_views
 
 DEFAULT_MODEL_ORDER = [Order("name")]
@@ -163,8 +160,13 @@ class VersionService:
         return model, version
 
     def get(self, name: str, selector: VersionSelector) -> VersionView:
-        model, version = self.get_row(name, selector)
-        return self.view(model, version)
+        # The hot read: one query for the version, one for its details. Only when nothing
+        # is found does get_row run, to say whether the model or the version is missing.
+        found = self.versions.find_by_name(naming.model_name(name), selector)
+        if found is None:
+            model, version = self.get_row(name, selector)
+            return self.view(model, version)
+        return version_views(self.session, [found])[0]
 
     def find(self, name: str, selector: VersionSelector) -> VersionView | None:
         """Like ``get``, but None when the model exists and the selector picks no version."""

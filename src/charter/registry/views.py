@@ -72,10 +72,9 @@ def model_views(session: Session, models: list[RegisteredModel]) -> list[ModelVi
 
 
 def version_views(session: Session, rows: list[tuple[ModelVersion, str]]) -> list[VersionView]:
-    """Views of many versions (each with its model's name) with three batched queries."""
-    repo = VersionRepository(session)
-    ids = [v.id for v, _ in rows]
-    tags, metrics, aliases = repo.tags(ids), repo.metrics(ids), repo.aliases(ids)
+    """Views of many versions (each with its model's name) with one more query (no N+1)."""
+    details = VersionRepository(session).details([v.id for v, _ in rows])
+    tags, metrics, aliases = details.tags, details.metrics, details.aliases
     return [
         VersionView(
             id=v.id,
