@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi.routing import APIRoute
+import shutil
+import sqlite3
+from pathlib import Path
 
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from charter.api.app import create_app
 from charter.api.mlflow import artifacts as mlflow_artifacts
 from charter.api.mlflow import registry_models, registry_versions
 from charter.api.mlflow import tracking as mlflow_tracking
@@ -19,6 +25,8 @@ from charter.api.routes import (
     versions,
 )
 from charter.api.routing import TransactionalRoute, _takes_session
+from charter.api.state import AppState
+from charter.config import Settings
 
 ROUTERS = [
     approvals.router,
@@ -52,3 +60,42 @@ def test_routes_with_a_session_are_transactional() -> None:
 def test_there_are_transactional_routes_in_every_api() -> None:
     for router in (models.router, mlflow_tracking.router, registry_models.router):
         assert any(isinstance(r, TransactionalRoute) for r in router.routes)
+
+
+READ_ONLY_POSTS = [
+    ("/api/2.0/mlflow/registered-models/get-latest-versions", {"name": "m"}),
+    ("/api/2.0/mlflow/experiments/search", {"max_results": 10}),
+    ("/api/2.0/mlflow/runs/search", {"experiment_ids": ["0"]}),
+    ("/api/2.0/mlflow/logged-models/search", {"experiment_ids": ["0"]}),
+]
+
+
+def test_read_only_posts_do_not_wait_for_the_writer(tmp_path: Path, sqlite_template: Path) -> None:
+    """MLflow sends some reads as POST; they must not queue behind SQLite's write lock.
+
+    SQLite only: PostgreSQL has no database-wide write lock to wait for.
+    """
+    target = tmp_path / "data" / "charter.db"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(sqlite_template, target)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{target}",
+        sqlite_busy_timeout_seconds=0.5,
+    )
+    state = AppState.open(settings)
+    holder = sqlite3.connect(target, isolation_level=None)
+    try:
+        with TestClient(create_app(settings, state)) as http:
+            assert http.post("/api/v1/models", json={"name": "m"}).status_code == 201
+            holder.execute("BEGIN IMMEDIATE")  # another process is writing, and keeps on
+            for path, body in READ_ONLY_POSTS:
+                answer = http.post(path, json=body)
+                assert answer.status_code == 200, (path, answer.text)
+            # The same lock does stop a write: the check above can fail.
+            refused = http.post("/api/v1/models", json={"name": "other"})
+            assert refused.status_code == 503, refused.text
+    finally:
+        holder.rollback()
+        holder.close()
+        state.close()

@@ -60,6 +60,16 @@ async def get_session(request: Request, db: DatabaseDep) -> Session:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+async def get_read_session(db: DatabaseDep) -> Session:
+    """A read-only session whatever the method: for POST routes that only read (MLflow's
+    searches and get-latest-versions), which would otherwise queue behind SQLite's writer.
+    """
+    return db.session(write=False)
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
 async def get_context(request: Request, state: StateDep) -> RequestContext:
     """Who makes the request. With authentication off (single-user mode) it is ``local``;
     with it on, credentials are required and checked against the database on every request,

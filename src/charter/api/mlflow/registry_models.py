@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from charter.api.deps import ContextDep, SessionDep
+from charter.api.deps import ContextDep, ReadSessionDep, SessionDep
 from charter.api.mlflow import search
 from charter.api.mlflow.registry_schemas import (
     Empty,
@@ -121,7 +121,7 @@ def search_registered_models(
 
 @router.post("/registered-models/get-latest-versions", response_model=ModelVersionList)
 @router.get("/registered-models/get-latest-versions", response_model=ModelVersionList)
-def get_latest_versions(body: Latest, session: SessionDep, ctx: ContextDep) -> ModelVersionList:
+def get_latest_versions(body: Latest, session: ReadSessionDep, ctx: ContextDep) -> ModelVersionList:
     views = VersionService(session, ctx).latest_in_stages(body.name, body.stages)
     return ModelVersionList(model_versions=[ModelVersionRead.of(v) for v in views])
 

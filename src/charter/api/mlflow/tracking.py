@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from charter.api.deps import BlobsDep, ContextDep, SessionDep
+from charter.api.deps import BlobsDep, ContextDep, ReadSessionDep, SessionDep
 from charter.api.mlflow.run_search import parse_filter, parse_order_by
 from charter.api.routing import TransactionalRoute
 from charter.tracking.artifact_store import ArtifactNamespace
@@ -101,7 +101,7 @@ def get_experiment_by_name(
 
 @router.post("/experiments/search", response_model=ExperimentsPage)
 def search_experiments(
-    body: ExperimentSearch, session: SessionDep, ctx: ContextDep
+    body: ExperimentSearch, session: ReadSessionDep, ctx: ContextDep
 ) -> ExperimentsPage:
     page = ExperimentService(session, ctx).search(
         body.view_type,
@@ -226,7 +226,7 @@ def log_model(body: ModelHistoryLog, session: SessionDep, ctx: ContextDep) -> Em
 
 
 @router.post("/runs/search", response_model=RunsPage)
-def search_runs(body: RunSearch, session: SessionDep, ctx: ContextDep) -> RunsPage:
+def search_runs(body: RunSearch, session: ReadSessionDep, ctx: ContextDep) -> RunsPage:
     page = RunService(session, ctx).search(
         body.experiment_ids,
         body.run_view_type,
@@ -278,7 +278,7 @@ def create_logged_model(
 
 @router.post("/logged-models/search", response_model=LoggedModelsPage)
 def search_logged_models(
-    body: LoggedModelSearch, session: SessionDep, ctx: ContextDep
+    body: LoggedModelSearch, session: ReadSessionDep, ctx: ContextDep
 ) -> LoggedModelsPage:
     orders = parse_order_by(
         [f"{o.field_name} {'ASC' if o.ascending else 'DESC'}" for o in body.order_by]
