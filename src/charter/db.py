@@ -3,19 +3,37 @@
 The request (or CLI command, or background job) owns the session and commits once; services
 only flush. On SQLite a writing session begins ``IMMEDIATE`` so that it waits for the write
 lock up front instead of failing with SQLITE_BUSY when a deferred read later tries to write.
+
+SQLite makes a writer that finds the lock taken sleep and retry (1, 2, 5, 10... ms), so under
+concurrent writes most time went to sleeping and the slowest writer waited half a second.
+Charter's own writers therefore queue first on a lock that hands over at once: a thread lock
+within the process, then an advisory file lock (flock) across the server's processes. SQLite's
+busy timeout still covers any other writer (a CLI command, another tool).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import BigInteger, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from charter.config import Settings
@@ -86,12 +104,78 @@ def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
         # SQLite's LIKE ignores ASCII case by default; Charter's LIKE is case-sensitive.
         dbapi_conn.execute("PRAGMA case_sensitive_like=ON")
 
+    database = engine.url.database
+    writers = WriterLock(Path(f"{database}-writers.lock"), settings.sqlite_busy_timeout_seconds)
+    if database and database != ":memory:":
+        _WRITER_LOCKS[engine] = writers
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not immediate:
+            conn.exec_driver_sql("BEGIN")
+            return
+        lock = _WRITER_LOCKS.get(engine)
+        if lock is not None:
+            lock.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
 
     return engine
+
+
+class WriterLock:
+    """Queues this installation's SQLite writers: one at a time, handed over without sleeps.
+
+    Held from BEGIN IMMEDIATE until the session's transaction ends, on one thread (a request's
+    transaction never leaves its thread: charter.api.routing). Re-entrant per thread, because
+    a nested write on the same thread must reach SQLite's own busy handling, as before.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._threads = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            return
+        if not self._threads.acquire(timeout=self.timeout):
+            raise Unavailable("the database is busy with other writes; retry")
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            # Blocks in the kernel and wakes as soon as the other process unlocks; a process
+            # that dies releases it. At most one thread per process waits here.
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        """Releases the lock if this thread holds it (a no-op otherwise)."""
+        if self._owner != threading.get_ident():
+            return
+        self._depth -= 1
+        if self._depth:
+            return
+        self._owner = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 class Database:
@@ -105,6 +189,14 @@ class Database:
             expire_on_commit=False,
             autoflush=False,
         )
+        writers = _WRITER_LOCKS.get(engine)
+        if writers is not None:
+
+            @event.listens_for(self._write, "after_transaction_end")
+            def _release(_session: Session, transaction: SessionTransaction) -> None:
+                # After the commit or rollback reached SQLite: the next writer may begin.
+                if transaction.parent is None:
+                    writers.release()
 
     @property
     def is_sqlite(self) -> bool:

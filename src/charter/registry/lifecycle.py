@@ -42,37 +42,46 @@ class LifecycleService:
         self.versions = VersionService(session, ctx)
         self.aliases = AliasRepository(session)
 
-    def _locked_version(self, name: str, number: int) -> tuple[RegisteredModel, ModelVersion]:
-        model = self.versions.models.get_row(name, lock=True)
+    def _locked_model(self, name: str) -> RegisteredModel:
+        # Serialises alias and stage moves per model on PostgreSQL (SQLite writers already are).
+        return self.versions.models.get_row(name, lock=True)
+
+    def _ready_version(self, model: RegisteredModel, number: int) -> ModelVersion:
         version = VersionRepository(self.session).get_live(model.id, number)
         if version is None:
-            raise NotFound(f"model {name!r} has no version {number}", model=name, version=number)
+            raise NotFound(
+                f"model {model.name!r} has no version {number}", model=model.name, version=number
+            )
         if version.status != READY:
             raise Conflict(
-                f"version {name}/{number} is {version.status}; only READY versions can hold an "
-                "alias or a stage",
+                f"version {model.name}/{number} is {version.status}; only READY versions can "
+                "hold an alias or a stage",
                 status=version.status,
             )
-        return model, version
+        return version
 
     def set_alias(self, name: str, alias: str, number: int) -> VersionView:
-        alias = naming.alias(alias)
-        self._ensure_direct_change_allowed(name, ALIAS, alias, number)
-        return self.set_alias_via_promotion(name, alias, number)
+        alias, number = naming.alias(alias), naming.version_number(number)
+        model = self._locked_model(name)
+        ensure_direct_change_allowed(self.session, self.ctx, model, ALIAS, alias, version=number)
+        return self._move_alias(model, self._ready_version(model, number), alias)
 
     def set_alias_via_promotion(self, name: str, alias: str, number: int) -> VersionView:
         """Move an alias without the protection check: only the approvals executor calls this,
         once a promotion request has been approved (or forced by an admin)."""
-        alias = naming.alias(alias)
-        model, version = self._locked_version(name, naming.version_number(number))
+        alias, number = naming.alias(alias), naming.version_number(number)
+        model = self._locked_model(name)
+        return self._move_alias(model, self._ready_version(model, number), alias)
+
+    def _move_alias(self, model: RegisteredModel, version: ModelVersion, alias: str) -> VersionView:
         current = self.aliases.get(model.id, alias)
-        at, actor = now_ms(), self.ctx.actor.name
         if current is not None and current.version_id == version.id:
             return self.versions.view(model, version)
+        at, actor = now_ms(), self.ctx.actor.name
         if current is not None:
-            previous = VersionRepository(self.session).get_by_id(current.version_id)
-            if previous is not None:
-                holdings.end(self.session, previous, ALIAS, alias, at, actor, "alias moved")
+            HoldingRepository(self.session).close_current(
+                model.id, ALIAS, alias, current.version_id, at, actor, "alias moved"
+            )
         self.aliases.put(model.id, alias, version.id, at)
         holdings.begin(self.session, version, ALIAS, alias, at, actor)
         model.updated_at = at
@@ -102,19 +111,32 @@ class LifecycleService:
     def transition_stage(
         self, name: str, number: int, stage: str, *, archive_existing: bool = False
     ) -> VersionView:
-        stage = naming.stage(stage)
-        self._ensure_direct_change_allowed(name, STAGE, stage, number)
-        return self.transition_stage_via_promotion(
-            name, number, stage, archive_existing=archive_existing
-        )
+        stage, number = naming.stage(stage), naming.version_number(number)
+        model = self._locked_model(name)
+        # Protected stages move only through promotions (when governed): moving a version into
+        # a protected stage, and out of one, both change who holds it.
+        ensure_direct_change_allowed(self.session, self.ctx, model, STAGE, stage, version=number)
+        current = VersionRepository(self.session).get_live(model.id, number)
+        if current is not None and current.stage not in ("None", stage):
+            ensure_direct_change_allowed(
+                self.session, self.ctx, model, STAGE, current.stage, version=number, to=stage
+            )
+        version = self._ready_version(model, number)
+        return self._move_stage(model, version, stage, archive_existing)
 
     def transition_stage_via_promotion(
         self, name: str, number: int, stage: str, *, archive_existing: bool = False
     ) -> VersionView:
         """Move a version to a stage without the protection check: only the approvals executor
         calls this, once a promotion request has been approved (or forced by an admin)."""
-        stage = naming.stage(stage)
-        model, version = self._locked_version(name, naming.version_number(number))
+        stage, number = naming.stage(stage), naming.version_number(number)
+        model = self._locked_model(name)
+        version = self._ready_version(model, number)
+        return self._move_stage(model, version, stage, archive_existing)
+
+    def _move_stage(
+        self, model: RegisteredModel, version: ModelVersion, stage: str, archive_existing: bool
+    ) -> VersionView:
         at, actor = now_ms(), self.ctx.actor.name
         if archive_existing and stage in ARCHIVABLE_FROM:
             for other in VersionRepository(self.session).in_stage(model.id, stage):
@@ -126,18 +148,6 @@ class LifecycleService:
         model.updated_at = at
         self.session.flush()
         return self.versions.view(model, version)
-
-    def _ensure_direct_change_allowed(self, name: str, kind: str, label: str, number: int) -> None:
-        """Protected labels move only through promotions (when governed): moving a version
-        into a protected stage, and out of one, both change who holds it."""
-        model = self.versions.models.get_row(name)
-        ensure_direct_change_allowed(self.session, self.ctx, model, kind, label, version=number)
-        if kind == STAGE:
-            current = VersionRepository(self.session).get_live(model.id, number)
-            if current is not None and current.stage not in ("None", label):
-                ensure_direct_change_allowed(
-                    self.session, self.ctx, model, STAGE, current.stage, version=number, to=label
-                )
 
     def _move(self, version: ModelVersion, stage: str, at: int, actor: str, reason: str) -> None:
         if version.stage != "None":

@@ -128,6 +128,15 @@ class LifecycleHolding(Base):
     __table_args__ = (
         Index("ix_lifecycle_holdings_label", "model_id", "kind", "label", "started_at"),
         Index("ix_lifecycle_holdings_version", "version_id"),
+        # The current holder of each label: what a move closes.
+        Index(
+            "ix_lifecycle_holdings_open",
+            "model_id",
+            "kind",
+            "label",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

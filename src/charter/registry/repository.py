@@ -85,6 +85,12 @@ class ModelRepository:
                 result[model_id][key] = value
         return result
 
+    def add_tags(self, model_id: int, tags: dict[str, str]) -> None:
+        """Tags of a model that has none yet (just created)."""
+        self.session.add_all(
+            RegisteredModelTag(model_id=model_id, key=k, value=v) for k, v in tags.items()
+        )
+
     def set_tag(self, model_id: int, key: str, value: str) -> None:
         tag = self.session.get(RegisteredModelTag, (model_id, key))
         if tag is None:
@@ -310,6 +316,12 @@ class VersionRepository:
                 details.aliases[owner].append(key)
         return details
 
+    def add_tags(self, version_id: int, tags: dict[str, str]) -> None:
+        """Tags of a version that has none yet (just created)."""
+        self.session.add_all(
+            ModelVersionTag(version_id=version_id, key=k, value=v) for k, v in tags.items()
+        )
+
     def set_tag(self, version_id: int, key: str, value: str) -> None:
         tag = self.session.get(ModelVersionTag, (version_id, key))
         if tag is None:
@@ -373,7 +385,6 @@ class AliasRepository:
         else:
             row.version_id = version_id
             row.updated_at = at
-        self.session.flush()
 
     def remove(self, row: ModelAlias) -> None:
         self.session.delete(row)
@@ -388,7 +399,6 @@ class HoldingRepository:
 
     def open(self, holding: LifecycleHolding) -> None:
         self.session.add(holding)
-        self.session.flush()
 
     def close_current(
         self, model_id: int, kind: str, label: str, version_id: int, at: int, by: str, reason: str

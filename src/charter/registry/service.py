@@ -22,7 +22,14 @@ from charter.registry.filters import Condition, Order, ordering_signature
 from charter.registry.models import FAILED, PENDING, READY, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
 from charter.registry.repository import ModelRepository, VersionRepository
-from charter.registry.views import ModelView, VersionView, model_views, version_views
+from charter.registry.views import (
+    ModelView,
+    VersionView,
+    model_view,
+    model_views,
+    version_view,
+    version_views,
+)
 
 DEFAULT_MODEL_ORDER = [Order("name")]
 DEFAULT_VERSION_ORDER = [Order("name"), Order("version", descending=True)]
@@ -58,9 +65,8 @@ class ModelService:
         except IntegrityError as exc:
             # Another request created the same name between our check and our insert.
             raise AlreadyExists(f"registered model {name!r} already exists", model=name) from exc
-        for key, value in clean_tags.items():
-            self.models.set_tag(model.id, key, value)
-        return self.get(name)
+        self.models.add_tags(model.id, clean_tags)
+        return model_view(model, clean_tags, {}, None)
 
     def update(
         self, name: str, *, new_name: str | None = None, description: str | None = None
@@ -229,10 +235,10 @@ class VersionService:
                 updated_at=at,
             )
         )
-        for key, value in clean_tags.items():
-            self.versions.set_tag(version.id, key, value)
+        self.versions.add_tags(version.id, clean_tags)
         self.versions.set_metrics(version.id, clean_metrics)
-        return self.view(model, version)
+        # A new version holds no alias yet: its view needs no query.
+        return version_view(version, model.name, clean_tags, clean_metrics, [])
 
     def update(self, name: str, selector: VersionSelector, description: str | None) -> VersionView:
         model, version = self.get_row(name, selector)

@@ -56,47 +56,69 @@ def model_views(session: Session, models: list[RegisteredModel]) -> list[ModelVi
     ids = [m.id for m in models]
     tags, aliases, latest = repo.tags(ids), repo.aliases(ids), repo.latest_versions(ids)
     return [
-        ModelView(
-            id=m.id,
-            name=m.name,
-            description=m.description,
-            owner=m.owner,
-            tags=dict(tags.get(m.id, {})),
-            aliases=dict(aliases.get(m.id, {})),
-            latest_version=latest.get(m.id),
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-        )
-        for m in models
+        model_view(m, tags.get(m.id, {}), aliases.get(m.id, {}), latest.get(m.id)) for m in models
     ]
+
+
+def model_view(
+    m: RegisteredModel, tags: dict[str, str], aliases: dict[str, int], latest: int | None
+) -> ModelView:
+    """One model's view from what the caller already holds (a model it just created)."""
+    return ModelView(
+        id=m.id,
+        name=m.name,
+        description=m.description,
+        owner=m.owner,
+        tags=dict(sorted(tags.items())),
+        aliases=dict(sorted(aliases.items())),
+        latest_version=latest,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
 
 
 def version_views(session: Session, rows: list[tuple[ModelVersion, str]]) -> list[VersionView]:
     """Views of many versions (each with its model's name) with one more query (no N+1)."""
     details = VersionRepository(session).details([v.id for v, _ in rows])
-    tags, metrics, aliases = details.tags, details.metrics, details.aliases
     return [
-        VersionView(
-            id=v.id,
-            model_id=v.model_id,
-            model=name,
-            version=v.version,
-            status=v.status,
-            status_message=v.status_message,
-            stage=v.stage,
-            source=v.source,
-            run_id=v.run_id,
-            run_link=v.run_link,
-            description=v.description,
-            created_by=v.created_by,
-            manifest_digest=v.manifest_digest,
-            file_count=v.file_count,
-            total_size=v.total_size,
-            created_at=v.created_at,
-            updated_at=v.updated_at,
-            tags=dict(tags.get(v.id, {})),
-            metrics=dict(metrics.get(v.id, {})),
-            aliases=list(aliases.get(v.id, [])),
+        version_view(
+            v,
+            name,
+            details.tags.get(v.id, {}),
+            details.metrics.get(v.id, {}),
+            details.aliases.get(v.id, []),
         )
         for v, name in rows
     ]
+
+
+def version_view(
+    v: ModelVersion,
+    model: str,
+    tags: dict[str, str],
+    metrics: dict[str, float],
+    aliases: list[str],
+) -> VersionView:
+    """One version's view from what the caller already holds (a version it just created)."""
+    return VersionView(
+        id=v.id,
+        model_id=v.model_id,
+        model=model,
+        version=v.version,
+        status=v.status,
+        status_message=v.status_message,
+        stage=v.stage,
+        source=v.source,
+        run_id=v.run_id,
+        run_link=v.run_link,
+        description=v.description,
+        created_by=v.created_by,
+        manifest_digest=v.manifest_digest,
+        file_count=v.file_count,
+        total_size=v.total_size,
+        created_at=v.created_at,
+        updated_at=v.updated_at,
+        tags=dict(sorted(tags.items())),
+        metrics=dict(sorted(metrics.items())),
+        aliases=sorted(aliases),
+    )
