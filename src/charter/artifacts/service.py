@@ -21,6 +21,7 @@ from charter.artifacts.paths import artifact_path
 from charter.artifacts.repository import FileRepository
 from charter.artifacts.schemas import ExpectedFile, VerifyProblem, VerifyReport
 from charter.blobs import BlobInfo, BlobStore
+from charter.blobs.stream import stream_to_blob
 from charter.context import RequestContext
 from charter.db import Database
 from charter.errors import Conflict, NotFound
@@ -28,8 +29,6 @@ from charter.registry.models import PENDING, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
-
-WRITE_BATCH = 1 << 20  # bytes gathered before one write is handed to a worker thread
 
 
 @dataclass(frozen=True)
@@ -231,16 +230,7 @@ async def upload_stream(
             ArtifactService(session, ctx, blobs).require_writable(name, selector)
 
     await to_thread.run_sync(check)
-    with blobs.writer(max_bytes=max_bytes) as writer:
-        buffer = bytearray()
-        async for chunk in chunks:
-            buffer += chunk
-            if len(buffer) >= WRITE_BATCH:
-                await to_thread.run_sync(writer.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await to_thread.run_sync(writer.write, bytes(buffer))
-        blob = await to_thread.run_sync(writer.commit)
+    blob = await stream_to_blob(blobs, chunks, max_bytes=max_bytes)
 
     def record() -> VersionFile:
         with db.transaction(write=True) as session:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from charter.artifacts.paths import artifact_path
 from charter.artifacts.service import FileDownload
 from charter.blobs import BlobInfo, BlobStore
+from charter.blobs.stream import stream_to_blob
 from charter.context import SYSTEM, RequestContext
 from charter.db import Database
 from charter.errors import Conflict, InvalidArgument, NotFound
@@ -36,7 +37,6 @@ from charter.tracking.repository import RunRepository
 from charter.tracking.responses import RunArtifacts
 
 ARTIFACTS_SCHEME = "mlflow-artifacts"
-WRITE_BATCH = 1 << 20  # bytes gathered before one write is handed to a worker thread
 
 
 def namespace_path(uri: str) -> str | None:
@@ -220,21 +220,6 @@ class ArtifactNamespace:
 # -- streaming, outside any transaction -------------------------------------------------------
 
 
-async def _stream_to_blob(
-    blobs: BlobStore, chunks: AsyncIterator[bytes], max_bytes: int | None
-) -> BlobInfo:
-    with blobs.writer(max_bytes=max_bytes) as writer:
-        buffer = bytearray()
-        async for chunk in chunks:
-            buffer += chunk
-            if len(buffer) >= WRITE_BATCH:
-                await to_thread.run_sync(writer.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await to_thread.run_sync(writer.write, bytes(buffer))
-        return await to_thread.run_sync(writer.commit)
-
-
 async def upload_stream(
     db: Database,
     ctx: RequestContext,
@@ -256,7 +241,7 @@ async def upload_stream(
             return ArtifactNamespace(session, ctx, blobs).record(path, blob)
 
     await to_thread.run_sync(check)
-    blob = await _stream_to_blob(blobs, chunks, max_bytes)
+    blob = await stream_to_blob(blobs, chunks, max_bytes=max_bytes)
     return await to_thread.run_sync(record, blob)
 
 
@@ -284,7 +269,7 @@ async def upload_part_stream(
             return ArtifactNamespace(session, SYSTEM, blobs).record_part(secret, number, blob)
 
     await to_thread.run_sync(check)
-    blob = await _stream_to_blob(blobs, chunks, max_bytes)
+    blob = await stream_to_blob(blobs, chunks, max_bytes=max_bytes)
     return await to_thread.run_sync(record, blob)
 
 
