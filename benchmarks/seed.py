@@ -166,10 +166,44 @@ def cached_seed(
     if cache.is_dir():
         shutil.copytree(cache, target)
         return f"copied from {cache}"
+    older = _older_charter_copy(kind, cache_root, total)
+    if older is not None:
+        # New migrations only add tables and indexes: upgrading a copy gives the same data.
+        shutil.copytree(older, target)
+        _upgrade_charter(target)
+        _keep(target, cache)
+        return f"copied from {older} and upgraded"
     target.mkdir(parents=True)
     seconds = seed(target)
+    _keep(target, cache)
+    return f"seeded in {seconds:.0f} s"
+
+
+def _keep(target: Path, cache: Path) -> None:
     partial = cache.with_name(cache.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(target, partial)
     partial.rename(cache)
-    return f"seeded in {seconds:.0f} s"
+
+
+def _older_charter_copy(kind: str, cache_root: Path, total: int) -> Path | None:
+    if kind != "charter" or not cache_root.is_dir():
+        return None
+    copies = [
+        p
+        for p in cache_root.glob(f"charter-{total}-*")
+        if p.is_dir() and not p.name.endswith(".partial")
+    ]
+    return max(copies, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _upgrade_charter(target: Path) -> None:
+    from sqlalchemy import create_engine
+
+    from charter.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{target / 'charter.db'}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
