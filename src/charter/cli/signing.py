@@ -87,7 +87,7 @@ def show_verification(result: SignatureVerification) -> None:
                 f"ok: signature {check.id} by {check.key_fingerprint} verifies over the "
                 "downloaded files (model_signing)"
             )
-        for problem in check.problems:
+        for found in check.problems:
             output.message(
-                f"FAILED: signature {check.id} by {check.key_fingerprint}: {problem.problem}"
+                f"FAILED: signature {check.id} by {check.key_fingerprint}: {found.problem}"
             )
