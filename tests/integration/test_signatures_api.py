@@ -286,3 +286,84 @@ class TestVerifyEndpoint:
         report = http.post(f"{URL}/verify").json()
         assert report["ok"] is False
         assert [p["path"] for p in report["file_problems"]] == ["MLmodel"]
+
+
+def set_policy(http: TestClient, document: str) -> None:
+    response = http.put(
+        "/api/v1/models/fraud/policy", content=document, headers={"content-type": "text/yaml"}
+    )
+    assert response.status_code == 200, response.text
+
+
+def request_champion(http: TestClient) -> dict[str, Any]:
+    body = {"version": 1, "alias": "champion", "justification": "signed build"}
+    response = http.post("/api/v1/models/fraud/promotions", json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+class TestPolicyGate:
+    POLICY = "protected: {aliases: [champion]}\nrules:\n  - require_checks: [signature]\n"
+
+    def test_an_unsigned_version_is_blocked_and_a_signed_one_promoted(
+        self,
+        http: TestClient,
+        signed_version: dict[str, Any],
+        keys: tuple[Path, Path],
+        tmp_path: Path,
+    ) -> None:
+        set_policy(http, self.POLICY)
+        unsigned = request_champion(http)
+        [rule] = unsigned["rules"]
+        assert (rule["passed"], rule["message"]) == (
+            False,
+            "failed: signature (the version is not signed)",
+        )
+        approved = http.post(f"/api/v1/promotions/{unsigned['id']}/approve", json={"comment": "ok"})
+        assert approved.json()["status"] == "blocked"
+        assert http.get("/api/v1/models/fraud").json()["aliases"] == {}
+
+        http.post(URL, json=body(sign_files(tmp_path, FILES, keys[0]), keys[1]))
+        executed = http.post(f"/api/v1/promotions/{unsigned['id']}/execute")
+        assert executed.status_code == 200, executed.text
+        assert executed.json()["status"] == "executed"
+        assert executed.json()["rules"][0]["seen"]["signature"]["signatures"][0]["valid"] is True
+        assert http.get("/api/v1/models/fraud").json()["aliases"] == {"champion": 1}
+
+    def test_a_policy_may_name_the_keys_it_trusts(
+        self,
+        http: TestClient,
+        signed_version: dict[str, Any],
+        keys: tuple[Path, Path],
+        tmp_path: Path,
+    ) -> None:
+        _, trusted = ec_keypair(tmp_path / "trusted")
+        set_policy(
+            http,
+            "protected: {aliases: [champion]}\nrules:\n  - require_checks:\n"
+            f"    - signature: {{keys: ['sha256:{key_hint(trusted)}']}}\n",
+        )
+        http.post(URL, json=body(sign_files(tmp_path, FILES, keys[0]), keys[1]))
+        [rule] = request_champion(http)["rules"]
+        assert rule["passed"] is False
+        assert "no signature by a required key" in rule["message"]
+
+        set_policy(
+            http,
+            "protected: {aliases: [champion]}\nrules:\n  - require_checks:\n"
+            f"    - signature: {{keys: ['{key_hint(keys[1]).upper()}']}}\n",
+        )
+        refreshed = http.post("/api/v1/promotions/1/approve", json={"comment": "ok"}).json()
+        assert (refreshed["status"], refreshed["rules"][0]["passed"]) == ("executed", True)
+
+    def test_a_policy_naming_a_malformed_key_is_refused(
+        self, http: TestClient, signed_version: dict[str, Any]
+    ) -> None:
+        response = http.put(
+            "/api/v1/models/fraud/policy",
+            content="protected: {}\nrules:\n  - require_checks: [{signature: {keys: [abc]}}]\n",
+            headers={"content-type": "text/yaml"},
+        )
+        refused(response, 400, "abc", "sha256")
+        assert http.get("/api/v1/models/fraud/policy").json()["scope"] == "default"

@@ -170,11 +170,14 @@ def lineage_facts(subject: CardSubject) -> dict[str, str | None]:
     return {"source": version.source, "run_id": version.run_id, "run_link": version.run_link}
 
 
+_LINEAGE_LABELS = {"source": "Source", "run_id": "Run", "run_link": "Run link"}
+
+
 def provenance(subject: CardSubject) -> Section:
     lineage = lineage_facts(subject)
     known = {k: v for k, v in lineage.items() if v}
     text = (
-        md.facts([(md.inline(k), md.code(v)) for k, v in known.items()])
+        md.facts([(md.inline(_LINEAGE_LABELS.get(k, k)), md.code(v)) for k, v in known.items()])
         if known
         else "No lineage is recorded for this version."
     )
