@@ -11,7 +11,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from tests.factories.registry import create_model, ready_version_with_files
+from tests.factories.registry import create_model
 from tests.factories.signatures import ec_keypair, sign_files
 
 FILES = {"MLmodel": b"flavors: {}\n", "model.pkl": b"weights"}
@@ -133,7 +133,8 @@ class TestCard:
         )
         assert f"`{signed['key_fingerprint']}`" in body
         assert "### Approval History" in body
-        assert "executed" in body and "approve by local" in body
+        assert "executed" in body
+        assert "approve by local" in body
         assert "beats the baseline" in body
         data = http.get(CARD, params={"format": "json"}).json()
         governance = {s["key"]: s["data"] for s in data["sections"]}["governance"]
@@ -174,7 +175,8 @@ class TestCardTexts:
         assert own["effective"]["license"] == "apache-2.0"
         matter, body = split(http.get(CARD).text)
         assert matter["license"] == "apache-2.0"
-        assert "EU payments only." in body and "Scoring card payments." not in body
+        assert "EU payments only." in body
+        assert "Scoring card payments." not in body
         assert "Not for loans." in body
 
         cleared = http.patch(
@@ -249,6 +251,7 @@ class TestCardTexts:
             "### Approval History",
         ]
         assert [h.removeprefix("## ") for h in headings(body) if h.startswith("## ")] == SECTIONS
-        assert "<h2>" not in body and "&lt;h2>html heading" in body
+        assert "<h2>" not in body
+        assert "&lt;h2>html heading" in body
         assert "\\# Injected heading" in body
         assert "- a list item **kept bold**" in body
