@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
+from charter.api.deps import get_context
 from charter.api.state import AppState
 from charter.audit.schemas import AuditFilter
 from charter.audit.service import AuditService
-from charter.context import SYSTEM
+from charter.context import SYSTEM, Actor, RequestContext
 from charter.signatures.bundle import MAX_BUNDLE_BYTES
 from charter.signatures.models import VersionSignature
 from tests.factories.registry import create_model, create_version, ready_version_with_files
@@ -367,3 +369,31 @@ class TestPolicyGate:
         )
         refused(response, 400, "abc", "sha256")
         assert http.get("/api/v1/models/fraud/policy").json()["scope"] == "default"
+
+
+class TestGoverned:
+    def test_signing_and_card_texts_need_the_contributor_role(
+        self,
+        app: FastAPI,
+        http: TestClient,
+        signed_version: dict[str, Any],
+        keys: tuple[Path, Path],
+        tmp_path: Path,
+    ) -> None:
+        bundle = body(sign_files(tmp_path, FILES, keys[0]), keys[1])
+
+        def acting_as(name: str, *groups: str) -> None:
+            ctx = RequestContext(actor=Actor(name=name, groups=groups), governed=True)
+            app.dependency_overrides[get_context] = lambda: ctx
+
+        try:
+            acting_as("eve")
+            refused(http.post(URL, json=bundle), 403, "contributor")
+            texts = {"limitations": "x"}
+            refused(http.patch("/api/v1/models/fraud/card-fields", json=texts), 403, "contributor")
+            assert http.get(URL).json() == {"signatures": []}
+            assert http.get("/api/v1/models/fraud/card-fields").json()["fields"] == {}
+            acting_as("carol", "role:contributor")
+            assert http.post(URL, json=bundle).json()["created_by"] == "carol"
+        finally:
+            app.dependency_overrides.clear()
