@@ -37,6 +37,9 @@ APPLICATION_TABLES = {
     "model_aliases",
     "lifecycle_holdings",
     "version_files",
+    "version_signatures",
+    "model_card_fields",
+    "version_card_fields",
 }
 
 

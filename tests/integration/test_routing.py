@@ -21,7 +21,9 @@ from charter.api.routes import (
     health,
     identity,
     lifecycle,
+    modelcards,
     models,
+    signatures,
     versions,
 )
 from charter.api.routing import TransactionalRoute, _takes_session
@@ -36,7 +38,9 @@ ROUTERS = [
     health.router,
     identity.router,
     lifecycle.router,
+    modelcards.router,
     models.router,
+    signatures.router,
     versions.router,
     mlflow_artifacts.router,
     registry_models.router,

@@ -20,7 +20,9 @@ from charter.api.routes import (
     health,
     identity,
     lifecycle,
+    modelcards,
     models,
+    signatures,
     versions,
 )
 from charter.api.state import AppState
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         versions.router,
         lifecycle.router,
         artifacts.router,
+        signatures.router,
+        modelcards.router,
         approvals.router,
         audit.router,
     ):

@@ -21,8 +21,10 @@ from charter.registry.models import ALIAS
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
+from charter.signatures.service import SignatureService
 
 ARTIFACTS_VERIFIED = "artifacts_verified"
+SIGNATURE = "signature"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class CheckSubject:
     blobs: BlobStore | None
     model: str
     version: int
+    signature_keys: tuple[str, ...] = ()  # a signature by one of these, when any are named
 
 
 def lineage_fields(version: VersionView) -> dict[str, str]:
@@ -48,6 +51,8 @@ def check_outcome(name: str, subject: CheckSubject) -> CheckOutcome:
     """The result of the named check for a version: the one place checks are looked up."""
     if name == ARTIFACTS_VERIFIED:
         return _artifacts_verified(subject)
+    if name == SIGNATURE:
+        return _signature(subject)
     return CheckOutcome(False, f"no check named {name!r} is known")
 
 
@@ -70,6 +75,40 @@ def _artifacts_verified(subject: CheckSubject) -> CheckOutcome:
     if not report.ok:
         return CheckOutcome(False, f"{len(report.problems)} problems", seen)
     return CheckOutcome(True, f"all {report.files_checked} files match the manifest", seen)
+
+
+def _signature(subject: CheckSubject) -> CheckOutcome:
+    """Every stored signature checked against the manifest now; one must be by a named key."""
+    if subject.blobs is None:
+        return CheckOutcome(False, "no artifact store at hand to check signatures against")
+    status = SignatureService(subject.session, subject.ctx, subject.blobs).status(
+        subject.model, VersionSelector(number=subject.version)
+    )
+    checks = [check for _, check in status.signatures]
+    seen = {
+        "required_keys": list(subject.signature_keys),
+        "signatures": [
+            {"key": c.key_fingerprint, "valid": c.ok, "problems": [p.problem for p in c.problems]}
+            for c in checks
+        ],
+    }
+    if not checks:
+        return CheckOutcome(False, "the version is not signed", seen)
+    broken = [c for c in checks if not c.ok]
+    if broken:
+        first = broken[0]
+        return CheckOutcome(
+            False, f"signature by {first.key_fingerprint} fails: {first.problems[0].problem}", seen
+        )
+    valid = status.valid_keys()
+    if subject.signature_keys and not set(valid) & set(subject.signature_keys):
+        return CheckOutcome(
+            False,
+            f"no signature by a required key ({', '.join(subject.signature_keys)}); signed by "
+            f"{', '.join(valid)}",
+            seen,
+        )
+    return CheckOutcome(True, f"signed by {', '.join(valid)}", seen)
 
 
 def current_holder(
@@ -98,10 +137,10 @@ def gather(
 ) -> Evidence:
     """The evidence for evaluating ``policy``; checks run only when a rule asks for them."""
     holder = current_holder(session, ctx, candidate.model, target, candidate)
-    subject = CheckSubject(session, ctx, blobs, candidate.model, candidate.version)
-    wanted = [
-        n for rule in policy.rules if isinstance(rule, RequireChecks) for n in rule.require_checks
-    ]
+    rules = [rule for rule in policy.rules if isinstance(rule, RequireChecks)]
+    keys = tuple(dict.fromkeys(k for rule in rules for k in rule.signature_keys))
+    subject = CheckSubject(session, ctx, blobs, candidate.model, candidate.version, keys)
+    wanted = [n for rule in rules for n in rule.require_checks]
     return Evidence(
         version=candidate.version,
         tags=dict(candidate.tags),

@@ -15,6 +15,9 @@ The schema (every key optional except ``protected``, unknown keys refused)::
                                                               #   holding the target (or lower);
                                                               #   passes when there is no holder
       - require_checks: [artifacts_verified]                # named checks that must pass
+      - require_checks:                                     # signature: a signature that
+        - signature: {keys: ["sha256:<fingerprint>"]}       #   verifies, by one of these keys
+                                                            #   (plain `signature`: any key)
     approvals: {min: 1, groups: [ml-leads]}   # distinct approvers, and at least one approval
                                               #   from a member of each listed group
     request_ttl: 7d            # how long a request stays open: <n>s, m, h, d or w (default 7d)
@@ -39,13 +42,15 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from charter import naming
 from charter.errors import CharterError, InvalidArgument
+from charter.signatures.bundle import fingerprint
 
 MAX_POLICY_BYTES = 64 * 1024
-KNOWN_CHECKS = ("artifacts_verified",)  # the names evidence.check_outcome can answer
+KNOWN_CHECKS = ("artifacts_verified", "signature")  # what evidence.check_outcome can answer
 RULE_KINDS = (
     "require_tags",
     "require_lineage",
@@ -161,6 +166,24 @@ class BetterThanHolder(_Strict):
 
 class RequireChecks(_Strict):
     require_checks: tuple[str, ...] = Field(min_length=1)
+    # Filled from a ``{signature: {keys: [...]}}`` entry of ``require_checks``, not written.
+    signature_keys: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_options(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not isinstance(value.get("require_checks"), list):
+            return value
+        if "signature_keys" in value:
+            raise ValueError("unknown key 'signature_keys'; write {signature: {keys: [...]}}")
+        names, keys = [], []
+        for item in value["require_checks"]:
+            if isinstance(item, dict) and list(item) == ["signature"]:
+                names.append("signature")
+                keys.extend(_signature_keys(item["signature"]))
+            else:
+                names.append(item)
+        return {**value, "require_checks": names, "signature_keys": tuple(dict.fromkeys(keys))}
 
     @field_validator("require_checks", mode="before")
     @classmethod
@@ -170,6 +193,15 @@ class RequireChecks(_Strict):
             if name not in KNOWN_CHECKS:
                 raise ValueError(f"unknown check {name!r}; known checks: {', '.join(KNOWN_CHECKS)}")
         return names
+
+
+def _signature_keys(options: Any) -> list[str]:
+    if not isinstance(options, dict) or set(options) != {"keys"}:
+        raise ValueError("signature takes {keys: [sha256:<fingerprint>, ...]}")
+    try:
+        return list(_names(options["keys"], fingerprint))
+    except ValueError as exc:
+        raise ValueError(f"signature keys: {exc}") from exc
 
 
 def _rule_kind(value: Any) -> str | None:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from charter.cli import admin, audit, lifecycle, models, users, versions
+from charter.cli import admin, audit, cards, lifecycle, models, signing, users, versions
 from charter.errors import CharterError
 
 app = typer.Typer(
@@ -24,6 +24,11 @@ app.add_typer(audit.audit_app, name="audit")
 # Registry commands talk HTTP to CHARTER_URL through the SDK.
 app.add_typer(models.app, name="models")
 app.add_typer(versions.app, name="versions")
+versions.app.command("sign")(signing.sign)
+versions.app.command("signatures")(signing.signatures)
+versions.app.command("card")(cards.card)
+versions.app.command("card-fields")(cards.version_fields)
+models.app.command("card-fields")(cards.model_fields)
 app.add_typer(lifecycle.alias_app, name="alias")
 app.add_typer(lifecycle.stage_app, name="stage")
 app.command("history")(lifecycle.history)

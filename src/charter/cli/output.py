@@ -50,9 +50,13 @@ def plain(value: Any) -> Any:
     return value
 
 
+def json_text(result: Any) -> str:
+    return json.dumps(plain(result), indent=2, ensure_ascii=False)
+
+
 def emit(result: T, as_json: bool, show: Callable[[T], None]) -> None:
     if as_json:
-        typer.echo(json.dumps(plain(result), indent=2, ensure_ascii=False))
+        typer.echo(json_text(result))
     else:
         show(result)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.filesize import decimal
 
-from charter.cli import output
+from charter.cli import output, signing
 from charter.cli.connection import (
     DEFAULT_URL,
     JsonOption,
@@ -228,15 +228,38 @@ def download(
 @app.command("verify")
 def verify(
     ref: RefArg,
+    require_signature: Annotated[
+        bool, typer.Option("--require-signature", help="Fail when the version is not signed.")
+    ] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            exists=True,
+            dir_okay=False,
+            help="PEM public key: only a signature by this key counts, checked with this file.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Have the server re-hash every file of a version; exit 1 if any problem is found."""
+    """Have the server re-hash every file; when the version is signed, download it and verify
+    each signature here with model_signing. Exit 1 if any problem is found."""
     with connect(url, token) as client:
         report = client.verify(ref)
-    output.emit(report, as_json, output.show_verify)
-    if not report.ok:
+        checked = None
+        if report.ok:  # files that do not match their manifest are reported first, alone
+            checked = client.verify_signatures(
+                ref, public_key=key, require_signature=require_signature
+            )
+    if as_json:
+        typer.echo(output.json_text({**output.plain(report), "signatures": output.plain(checked)}))
+    else:
+        output.show_verify(report)
+        if checked is not None:
+            signing.show_verification(checked)
+    if not report.ok or (checked is not None and not checked.ok):
         raise typer.Exit(1)
 
 

@@ -26,13 +26,20 @@ from charter.client._exceptions import (
     Unavailable,
 )
 from charter.client._models import (
+    CardFields,
+    CardSection,
     FileEntry,
     Holding,
     Manifest,
+    ModelCard,
     ModelVersion,
     Page,
     ProgressCallback,
     RegisteredModel,
+    Signature,
+    SignatureCheck,
+    SignatureReport,
+    SignatureVerification,
     VerifyProblem,
     VerifyReport,
 )
@@ -40,6 +47,8 @@ from charter.client._references import Ref
 
 __all__ = [
     "AlreadyExists",
+    "CardFields",
+    "CardSection",
     "CharterError",
     "ChecksumMismatch",
     "Client",
@@ -49,6 +58,7 @@ __all__ = [
     "Holding",
     "InvalidArgument",
     "Manifest",
+    "ModelCard",
     "ModelVersion",
     "NotFound",
     "Page",
@@ -58,6 +68,10 @@ __all__ = [
     "ProgressCallback",
     "Ref",
     "RegisteredModel",
+    "Signature",
+    "SignatureCheck",
+    "SignatureReport",
+    "SignatureVerification",
     "TransportError",
     "Unauthenticated",
     "Unavailable",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
@@ -139,3 +139,79 @@ class Page(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+class Signature(_Result):
+    """A signature of a version's files: an OpenSSF model-signing bundle and its public key."""
+
+    id: int
+    model: str
+    version: int
+    key_fingerprint: str
+    manifest_digest: str
+    created_by: str
+    created_at: UtcDatetime
+    bundle: str
+    public_key: str
+
+
+class SignatureCheck(_Result):
+    """The check of one signature; ``problems`` name the file or the signature at fault."""
+
+    id: int
+    key_fingerprint: str
+    ok: bool
+    problems: list[VerifyProblem]
+
+
+class SignatureReport(_Result):
+    """The server's check: every file re-hashed, every signature checked against the manifest."""
+
+    model: str
+    version: int
+    manifest_digest: str | None
+    files_checked: int
+    file_problems: list[VerifyProblem]
+    signed: bool
+    signatures: list[SignatureCheck]
+    ok: bool
+
+
+class SignatureVerification(_Result):
+    """This client's own check of a version's signatures over the files it downloaded, with
+    ``model_signing``'s verifier: what anyone can repeat outside Charter."""
+
+    model: str
+    version: int
+    signed: bool
+    pinned_key: str | None  # the fingerprint of the key given to verify with, if any
+    signatures: list[SignatureCheck]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.signatures)
+
+
+class CardFields(_Result):
+    """The texts written on a model's or a version's card (``effective``: with inherited ones)."""
+
+    model: str
+    version: int | None
+    fields: dict[str, str]
+    effective: dict[str, str]
+
+
+class CardSection(_Result):
+    key: str
+    title: str
+    data: dict[str, Any]
+
+
+class ModelCard(_Result):
+    """A version's model card as data: its front matter and its sections."""
+
+    model: str
+    version: int
+    metadata: dict[str, Any]
+    sections: list[CardSection]
