@@ -17,6 +17,9 @@ API = "/api/2.0/mlflow"
 AJAX = "/ajax-api/2.0/mlflow"
 
 
+ARTIFACTS = "/api/2.0/mlflow-artifacts"
+
+
 class Mlflow:
     """Raw calls the way the mlflow client makes them: GET with query params, else JSON."""
 
@@ -350,14 +353,44 @@ class TestModelVersions:
         uri = mlflow.ok("GET", "/model-versions/get-download-uri", body)
         assert uri == {"artifact_uri": "s3://bucket/fraud/1"}
 
-    def test_a_version_uploaded_to_charter_has_no_download_uri(self, mlflow: Mlflow) -> None:
+    def test_a_version_without_files_or_source_has_no_download_uri(self, mlflow: Mlflow) -> None:
         mlflow.model("fraud")
         assert mlflow.http.post("/api/v1/models/fraud/versions", json={}).status_code == 201
         body = {"name": "fraud", "version": "1"}
         message = mlflow.fails(
             "GET", "/model-versions/get-download-uri", body, 409, "RESOURCE_CONFLICT"
         )
-        assert "/api/v1/models/fraud/versions/1/files" in message
+        assert "no source URI and no files" in message
+
+    def test_a_version_with_files_downloads_its_frozen_manifest(self, mlflow: Mlflow) -> None:
+        mlflow.model("fraud")
+        http = mlflow.http
+        assert http.post("/api/v1/models/fraud/versions", json={}).status_code == 201
+        files = "/api/v1/models/fraud/versions/1/files"
+        assert http.put(f"{files}/model/MLmodel", content=b"flavors: {}\n").status_code == 201
+        assert http.put(f"{files}/model/data/w.bin", content=b"\x00" * 10).status_code == 201
+        assert http.post("/api/v1/models/fraud/versions/1/finalize", json={}).status_code == 200
+        body = {"name": "fraud", "version": "1"}
+        uri = mlflow.ok("GET", "/model-versions/get-download-uri", body)["artifact_uri"]
+        assert uri.startswith("mlflow-artifacts:/_registry/")
+        root = uri.removeprefix("mlflow-artifacts:/")
+        listed = http.get(f"{ARTIFACTS}/artifacts", params={"path": root}).json()
+        assert listed["files"] == [{"path": "model", "is_dir": True}]
+        inner = http.get(f"{ARTIFACTS}/artifacts", params={"path": f"{root}/model/data"}).json()
+        assert inner["files"] == [{"path": "w.bin", "is_dir": False, "file_size": 10}]
+        got = http.get(f"{ARTIFACTS}/artifacts/{root}/model/MLmodel")
+        assert (got.status_code, got.content) == (200, b"flavors: {}\n")
+        # The view is read-only: nothing may be written or deleted below it.
+        for answer in (
+            http.put(f"{ARTIFACTS}/artifacts/{root}/model/MLmodel", content=b"evil"),
+            http.delete(f"{ARTIFACTS}/artifacts/{root}/model"),
+        ):
+            assert answer.status_code == 400, answer.text
+            assert "read-only" in answer.json()["message"]
+        again = http.get(f"{ARTIFACTS}/artifacts/{root}/model/MLmodel")
+        assert again.content == b"flavors: {}\n"
+        missing = http.get(f"{ARTIFACTS}/artifacts/_registry/999999/model/MLmodel")
+        assert missing.status_code == 404
 
     def test_tags_set_overwrite_and_delete(self, mlflow: Mlflow) -> None:
         mlflow.model("fraud")

@@ -25,7 +25,7 @@ from charter.blobs.stream import stream_to_blob
 from charter.context import RequestContext
 from charter.db import Database
 from charter.errors import Conflict, NotFound
-from charter.registry.models import PENDING, ModelVersion, RegisteredModel
+from charter.registry.models import PENDING, READY, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
@@ -111,6 +111,15 @@ class ArtifactService:
         if row is None:
             raise NotFound(f"version {name}/{version.version} has no file {path!r}", path=path)
         return FileDownload(row.path, row.size, row.sha256, self.blobs)
+
+    def open_by_version_id(self, version_id: int) -> list[FileDownload]:
+        """The manifest of a READY version, by id: what it is frozen to, whatever its name."""
+        version = self.versions.live_by_id(version_id)
+        if version.status != READY:
+            raise NotFound(f"model version {version_id} is {version.status}: it has no manifest")
+        return [
+            FileDownload(r.path, r.size, r.sha256, self.blobs) for r in self.files.list(version.id)
+        ]
 
     def open_all(self, name: str, selector: VersionSelector) -> list[FileDownload]:
         _, version = self._version(name, selector)

@@ -165,6 +165,13 @@ class VersionService:
             )
         return model, version
 
+    def live_by_id(self, version_id: int) -> ModelVersion:
+        """A live version by its internal id (stable across model renames)."""
+        version = self.versions.get_by_id(version_id)
+        if version is None or version.deleted_at is not None:
+            raise NotFound(f"model version {version_id} does not exist", version_id=version_id)
+        return version
+
     def get(self, name: str, selector: VersionSelector) -> VersionView:
         # The hot read: one query for the version, one for its details. Only when nothing
         # is found does get_row run, to say whether the model or the version is missing.

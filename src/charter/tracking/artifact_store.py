@@ -33,6 +33,7 @@ from charter.tracking.artifact_repository import (
 )
 from charter.tracking.artifact_schemas import FileInfoRead
 from charter.tracking.models import MultipartPart, MultipartUpload, TrackedArtifact
+from charter.tracking.registry_view import RegistryView, is_registry_path, refuse_write
 from charter.tracking.repository import RunRepository
 from charter.tracking.responses import RunArtifacts
 
@@ -89,6 +90,7 @@ class ArtifactNamespace:
 
     def check_writable(self, path: str) -> None:
         """A file may not sit where a directory is, nor below another file."""
+        refuse_write(path)
         segments = path.split("/")
         ancestors = ["/".join(segments[:i]) for i in range(1, len(segments))]
         blocking = self.files.files_at(ancestors)
@@ -105,6 +107,8 @@ class ArtifactNamespace:
 
     def open(self, path: str) -> FileDownload:
         path = clean_path(path)
+        if is_registry_path(path):
+            return RegistryView(self.session, self.ctx, self.blobs).open(path)
         row = self.files.get(path)
         if row is None:
             what = "is a directory" if self.files.has_below(path) else "does not exist"
@@ -114,6 +118,8 @@ class ArtifactNamespace:
     def listing(self, path: str | None) -> list[FileInfoRead]:
         """The files and directories directly in ``path``; a file lists as nothing (MLflow)."""
         directory = clean_path(path, allow_root=True)
+        if is_registry_path(directory):
+            return RegistryView(self.session, self.ctx, self.blobs).listing(directory)
         if directory and self.files.get(directory) is not None:
             return []
         entries = [
@@ -148,7 +154,9 @@ class ArtifactNamespace:
         The blobs stay: other paths (or registered versions) may hold the same bytes, and
         unreferenced blobs are retention's to remove.
         """
-        return self.files.delete_tree(clean_path(path))
+        path = clean_path(path)
+        refuse_write(path)
+        return self.files.delete_tree(path)
 
     def files_below(self, prefix: str) -> list[tuple[str, int, str]]:
         """Every file below ``prefix`` as (path relative to it, size, sha256)."""

@@ -10,10 +10,11 @@ transition-stage takes stages in any case and ``archive_existing_versions`` only
 or Production (MLflow answers INTERNAL_ERROR otherwise; Charter INVALID_PARAMETER_VALUE); a
 missing alias is INVALID_PARAMETER_VALUE and ``latest`` names the newest version; deleting a
 missing tag or alias succeeds; search defaults to 200,000 results and at most 200,000, ordered
-by last update, newest first; get-download-uri answers the source (MLflow answers its storage
-location, which the client resolves to the same files). A version uploaded to Charter without
-a source has no URI the client can download from: get-download-uri says so (409) rather than
-answer "", which the client would read as its working directory.
+by last update, newest first. get-download-uri: a version with a manifest answers
+``mlflow-artifacts:/_registry/<id>``, a read-only view of exactly its files (see
+``charter.tracking.registry_view``), so a version never changes when its run's artifacts do. A
+version with only an outside source (s3://...) answers it; one with neither gets 409 rather
+than "", which the client would read as its working directory.
 """
 
 from __future__ import annotations
@@ -50,9 +51,12 @@ from charter.blobs import BlobStore
 from charter.context import RequestContext
 from charter.errors import Conflict, InvalidArgument, NotFound
 from charter.registry.lifecycle import LifecycleService
+from charter.registry.models import READY
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
+from charter.tracking.artifact_store import ARTIFACTS_SCHEME
+from charter.tracking.registry_view import registry_path
 from charter.tracking.service import ResolvedSource, TrackingService
 
 router: APIRouter = APIRouter(route_class=TransactionalRoute)
@@ -135,17 +139,17 @@ def search_model_versions(body: Search, session: SessionDep, ctx: ContextDep) ->
 
 @router.get("/model-versions/get-download-uri", response_model=DownloadUri)
 def get_download_uri(body: Ref, session: SessionDep, ctx: ContextDep) -> DownloadUri:
-    # The mlflow client downloads from the source with its own artifact repositories
-    # (runs:/, models:/, mlflow-artifacts:/, s3://, ...), as it does with MLflow's server.
     view = VersionService(session, ctx).get(body.name, body.selector())
+    if view.status == READY and view.manifest_digest is not None:
+        # The files the version was frozen with, read-only, whatever happens to its source.
+        return DownloadUri(artifact_uri=f"{ARTIFACTS_SCHEME}:/{registry_path(view.id)}")
     if not view.source:
         # An empty URI would send the client to its working directory: say what to do instead.
         raise Conflict(
-            f"version {view.model}/{view.version} has no source URI: its files were uploaded "
-            f"to Charter and are served at /api/v1/models/{view.model}/versions/{view.version}"
-            "/files, not through MLflow's artifact protocol",
+            f"version {view.model}/{view.version} has no source URI and no files yet",
             model=view.model,
         )
+    # A source outside Charter (s3://, ...): the client downloads it with its own repositories.
     return DownloadUri(artifact_uri=view.source)
 
 
