@@ -61,12 +61,9 @@ def blobs(data_dir: Path) -> set[str]:
 
 
 def server_processes(server: CharterServer) -> list[psutil.Process]:
-    """The ``charter serve`` process of this test and its workers."""
-    for child in psutil.Process().children():
-        command = child.cmdline()
-        if "serve" in command and f"{server.port}" in command:
-            return [child, *child.children(recursive=True)]
-    raise AssertionError(f"no charter serve process on port {server.port}")
+    """The ``charter serve`` process of this test (the supervisor, same pid) and its workers."""
+    root = psutil.Process(server.pid)
+    return [root, *root.children(recursive=True)]
 
 
 class PartialUpload:

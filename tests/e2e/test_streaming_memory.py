@@ -44,11 +44,7 @@ def expected_digest() -> str:
 
 
 def server_tree(server: CharterServer) -> psutil.Process:
-    for child in psutil.Process().children():
-        command = child.cmdline()
-        if "serve" in command and f"{server.port}" in command:
-            return child
-    raise AssertionError(f"no charter serve process on port {server.port}")
+    return psutil.Process(server.pid)
 
 
 def tree_rss(root: psutil.Process) -> int:

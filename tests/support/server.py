@@ -53,6 +53,12 @@ class CharterServer:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        """The server's process: ``charter serve``, which becomes its supervisor (same pid)."""
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

@@ -117,7 +117,7 @@ def serve(
         typer.echo("single-user mode: authentication is off", err=True)
     from charter.api import server
 
-    server.run(settings.host, settings.port, settings.workers, log_level)
+    server.exec_supervisor(settings.host, settings.port, settings.workers, log_level)
 
 
 class AuthMode(StrEnum):
