@@ -15,6 +15,7 @@ from charter.api.routes import (
     health,
     identity,
     lifecycle,
+    lineage,
     models,
     versions,
 )
@@ -28,6 +29,7 @@ ROUTERS = [
     health.router,
     identity.router,
     lifecycle.router,
+    lineage.router,
     models.router,
     versions.router,
     mlflow_artifacts.router,
