@@ -25,6 +25,21 @@ from charter.client._exceptions import (
     Unauthenticated,
     Unavailable,
 )
+from charter.client._lineage import (
+    ExternalModel,
+    ImpactedVersion,
+    Lineage,
+    LineageCode,
+    LineageDataset,
+    LineageFeature,
+    LineageLoggedModel,
+    LineageParent,
+    LineageRun,
+    Upstream,
+    UpstreamEdge,
+    UpstreamNode,
+    VersionKey,
+)
 from charter.client._models import (
     FileEntry,
     Holding,
@@ -45,9 +60,18 @@ __all__ = [
     "Client",
     "Conflict",
     "ExpectedFiles",
+    "ExternalModel",
     "FileEntry",
     "Holding",
+    "ImpactedVersion",
     "InvalidArgument",
+    "Lineage",
+    "LineageCode",
+    "LineageDataset",
+    "LineageFeature",
+    "LineageLoggedModel",
+    "LineageParent",
+    "LineageRun",
     "Manifest",
     "ModelVersion",
     "NotFound",
@@ -61,8 +85,12 @@ __all__ = [
     "TransportError",
     "Unauthenticated",
     "Unavailable",
+    "Upstream",
+    "UpstreamEdge",
+    "UpstreamNode",
     "VerifyProblem",
     "VerifyReport",
+    "VersionKey",
 ]
 
 # Public names say where to import them from, as httpx does: charter.client.NotFound in
