@@ -34,7 +34,7 @@ FULL = {
 
 
 def versions_of(http: TestClient, model: str, count: int, **body: Any) -> None:
-    if not http.get(f"/api/v1/models/{model}").status_code == 200:
+    if http.get(f"/api/v1/models/{model}").status_code != 200:
         create_model(http, model)
     for _ in range(count):
         create_version(http, model, **body)
@@ -66,7 +66,8 @@ class TestRecord:
         assert recorded["parents"][0]["external"]["name"] == "bert-base-uncased"
         assert recorded["hyperparameters"] == FULL["hyperparameters"]  # types kept
         assert recorded["environment"]["python_version"] == "3.11.7"
-        assert train["recorded_by"] == "local" and train["recorded_at"].endswith("Z")
+        assert train["recorded_by"] == "local"
+        assert train["recorded_at"].endswith("Z")
         assert audit_actions(http, "fraud/1") == ["lineage.add"]
 
     def test_repeating_what_is_recorded_changes_nothing(self, http: TestClient) -> None:
@@ -126,7 +127,8 @@ class TestAppendOnly:
         body = {**change, "code": [{"commit": SHA}]}
         refused = error(http.post(lineage_path("fraud/1"), json=body), 409)
         assert refused["error_code"] == "RESOURCE_CONFLICT"
-        assert named in refused["message"] and "append-only" in refused["message"]
+        assert named in refused["message"]
+        assert "append-only" in refused["message"]
         assert get_lineage(http, "fraud/1") == before
         assert audit_actions(http, "fraud/1") == ["lineage.add"]
 
@@ -134,7 +136,8 @@ class TestAppendOnly:
         versions_of(http, "fraud", 1)
         before = add_lineage(http, "fraud/1", hyperparameters={"lr": 1})
         refused = error(http.put(lineage_path("fraud/1"), json={}), 409)
-        assert "cannot be rewritten" in refused["message"] and "READY" in refused["message"]
+        assert "cannot be rewritten" in refused["message"]
+        assert "READY" in refused["message"]
         assert get_lineage(http, "fraud/1") == before
 
     def test_a_pending_version_can_be_changed_and_replaced(self, http: TestClient) -> None:
@@ -168,7 +171,8 @@ class TestBadInput:
         body = {"datasets": [{"uri": "s3://a"}], "parents": [{"version": ref}]}
         refused = error(http.post(lineage_path("fraud/1"), json=body), 400)
         assert refused["error_code"] == "INVALID_PARAMETER_VALUE"
-        assert repr(ref) in refused["message"] and problem in refused["message"]
+        assert repr(ref) in refused["message"]
+        assert problem in refused["message"]
         assert get_lineage(http, "fraud/1")["datasets"] == []
         assert audit_actions(http, "fraud/1") == []
 
@@ -180,7 +184,8 @@ class TestBadInput:
         add_lineage(http, "c/1", parents=[{"version": "b/1", "relation": "distilled_from"}])
         body = {"hyperparameters": {"x": 1}, "parents": [{"version": "c/1"}]}
         refused = error(http.post(lineage_path("a/1"), json=body), 400)
-        assert "cycle" in refused["message"] and "a/1 -> c/1 -> b/1 -> a/1" in refused["message"]
+        assert "cycle" in refused["message"]
+        assert "a/1 -> c/1 -> b/1 -> a/1" in refused["message"]
         assert refused["details"]["cycle"] == ["a/1", "c/1", "b/1", "a/1"]
         assert get_lineage(http, "a/1")["hyperparameters"] == {}
 
@@ -326,7 +331,8 @@ class TestImpact:
         first = http.get(
             "/api/v1/lineage/impact", params={"dataset": "s3://lake", "max_results": 3}
         )
-        assert len(first.json()["versions"]) == 3 and first.json()["next_page_token"]
+        assert len(first.json()["versions"]) == 3
+        assert first.json()["next_page_token"]
         assert http.delete("/api/v1/models/c/versions/1").status_code == 204
         assert impact(http, dataset="s3://lake", max_results=2) == ["a/1", "a/2", "b/1"]
 
