@@ -234,9 +234,7 @@ class LineageRepository:
             )
         has_alias = exists().where(ModelAlias.version_id == ModelVersion.id)
         live = or_(has_alias, ModelVersion.stage.not_in(("None", "Archived")))
-        direct: ColumnElement[bool] = (
-            ModelVersion.id.in_(seeds) if transitive else literal(True)
-        )
+        direct: ColumnElement[bool] = ModelVersion.id.in_(seeds) if transitive else literal(True)
         query = (
             select(
                 ModelVersion.id,
