@@ -45,6 +45,9 @@ from charter.registry.service import VersionService
 
 IMPACT_ORDERING = "lineage-impact:id"
 AUDIT_ITEMS = 50  # an audit event names at most this many added items, and counts them all
+# Attributes that only spell what the entity key already identifies (a repository URL given as
+# https or as git@): the first spelling stays, another one is neither a change nor a conflict.
+SPELLINGS = frozenset({"repo"})
 
 
 @dataclass(frozen=True)
@@ -391,7 +394,7 @@ def _compact(attributes: dict[str, Any]) -> dict[str, Any]:
 def _merge(current: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """``current`` completed with the members of ``new`` it lacks, and whether ``new`` changes
     a member that ``current`` has (which an append-only lineage refuses)."""
-    given = _compact(new)
+    given = {k: v for k, v in _compact(new).items() if k not in current or k not in SPELLINGS}
     changed = any(key in current and current[key] != value for key, value in given.items())
     return {**current, **given}, changed
 
