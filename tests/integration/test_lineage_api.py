@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from charter.pagination import encode_token
 from tests.factories.lineage import add_lineage, get_lineage, impact, lineage_path
 from tests.factories.registry import create_model, create_version
 
@@ -346,6 +347,11 @@ class TestImpact:
             ({"parent": "ghost/1"}, "does not exist"),
             ({"dataset": "s3://a", "max_results": 0}, "max_results"),
             ({"dataset": "s3://a", "page_token": "garbage!"}, "page_token"),
+            (
+                {"dataset": "s3://a", "page_token": encode_token("lineage-impact:id", ["x"])},
+                "page_token",
+            ),
+            ({"dataset": "s3://a", "page_token": encode_token("other:id", [1])}, "page_token"),
         ],
     )
     def test_bad_queries_are_refused(

@@ -35,7 +35,6 @@ from charter.lineage.schemas import (
     UpstreamEdge,
     UpstreamNode,
     UpstreamRead,
-    VersionKey,
 )
 from charter.lineage.views import lineage_reads, version_key
 from charter.pagination import Page, decode_token, encode_token, page_size
@@ -124,7 +123,9 @@ class LineageService:
         a stage other than None and Archived. In version id order, keyset-paged."""
         limit = page_size(max_results)
         after = decode_token(page_token, IMPACT_ORDERING)
-        after_id = int(after[0]) if after and isinstance(after[0], int) else None
+        if after is not None and (len(after) != 1 or not isinstance(after[0], int)):
+            raise InvalidArgument("page_token is malformed", field="page_token")
+        after_id = None if after is None else int(after[0])  # type: ignore[arg-type]
         rows = self.repo.impact(
             self._seeds(query),
             transitive=transitive,
@@ -407,4 +408,4 @@ def _rewrite(ref: str, what: str) -> Conflict:
     )
 
 
-__all__ = ["ImpactQuery", "LineageService", "VersionKey"]
+__all__ = ["ImpactQuery", "LineageService"]
