@@ -234,8 +234,23 @@ class LineageRepository:
             )
         has_alias = exists().where(ModelAlias.version_id == ModelVersion.id)
         live = or_(has_alias, ModelVersion.stage.not_in(("None", "Archived")))
+        page = (
+            select(found.c.version_id)
+            .join(ModelVersion, ModelVersion.id == found.c.version_id)
+            .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+            .where(ModelVersion.deleted_at.is_(None), RegisteredModel.deleted_at.is_(None))
+        )
+        if live_only:
+            page = page.where(live)
+        if after_id is not None:
+            page = page.where(found.c.version_id > after_id)
+        ids = list(self.session.scalars(page.order_by(found.c.version_id).limit(limit)))
+        if not ids:
+            return []
+        # Whether each is live and direct is worked out for the page only, not the whole
+        # closure (thousands of versions when a popular dataset is asked about).
         direct: ColumnElement[bool] = ModelVersion.id.in_(seeds) if transitive else literal(True)
-        query = (
+        rows = self.session.execute(
             select(
                 ModelVersion.id,
                 RegisteredModel.name,
@@ -245,16 +260,10 @@ class LineageRepository:
                 live.label("live"),
                 direct.label("direct"),
             )
-            .select_from(found)
-            .join(ModelVersion, ModelVersion.id == found.c.version_id)
             .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
-            .where(ModelVersion.deleted_at.is_(None), RegisteredModel.deleted_at.is_(None))
+            .where(ModelVersion.id.in_(ids))
+            .order_by(ModelVersion.id)
         )
-        if live_only:
-            query = query.where(live)
-        if after_id is not None:
-            query = query.where(ModelVersion.id > after_id)
-        rows = self.session.execute(query.order_by(ModelVersion.id).limit(limit))
         return [
             ImpactRow(
                 id=row[0],
