@@ -1,12 +1,12 @@
 """The rules of lineage: recording it (append-only once a version is READY), reading it, and
-walking the graph upstream (what a version depends on) and downstream (impact).
+walking the graph upstream (what a version depends on); impact (downstream) is in
+``charter.lineage.impact``.
 
 Services flush; the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,21 +15,17 @@ from charter.audit import AuditService
 from charter.context import RequestContext
 from charter.db import now_ms
 from charter.errors import Conflict, InvalidArgument, NotFound
-from charter.lineage import graph, keys
+from charter.lineage import graph
 from charter.lineage.drafts import SINGLE_ROLES, Drafts, EdgeDraft, ValueDraft, entity_drafts
 from charter.lineage.models import (
-    CODE,
-    DATASET,
-    FEATURE,
     RUN,
     RUN_METRIC,
     RUN_PARAM,
     LineageEdge,
     LineageValue,
 )
-from charter.lineage.repository import EntityMatch, LineageRepository
+from charter.lineage.repository import LineageRepository
 from charter.lineage.schemas import (
-    ImpactedVersion,
     LineageIn,
     LineageRead,
     UpstreamEdge,
@@ -37,30 +33,14 @@ from charter.lineage.schemas import (
     UpstreamRead,
 )
 from charter.lineage.views import lineage_reads, version_key
-from charter.pagination import Page, decode_token, encode_token, page_size
 from charter.registry.models import PENDING, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector, parse_reference
 from charter.registry.service import VersionService
 
-IMPACT_ORDERING = "lineage-impact:id"
 AUDIT_ITEMS = 50  # an audit event names at most this many added items, and counts them all
 # Attributes that only spell what the entity key already identifies (a repository URL given as
 # https or as git@): the first spelling stays, another one is neither a change nor a conflict.
 SPELLINGS = frozenset({"repo"})
-
-
-@dataclass(frozen=True)
-class ImpactQuery:
-    """What changed: exactly one of a dataset, a commit, a feature view or a parent version."""
-
-    dataset: str | None = None
-    snapshot: str | None = None
-    commit: str | None = None
-    repo: str | None = None
-    feature: str | None = None
-    feature_store: str | None = None
-    feature_version: str | None = None
-    parent: str | None = None
 
 
 class LineageService:
@@ -75,9 +55,6 @@ class LineageService:
     def get(self, name: str, selector: VersionSelector) -> LineageRead:
         _, version = self.versions.get_row(name, selector)
         return lineage_reads(self.session, [version.id])[version.id]
-
-    def reads(self, version_ids: list[int]) -> dict[int, LineageRead]:
-        return lineage_reads(self.session, version_ids)
 
     def upstream(
         self, name: str, selector: VersionSelector, max_depth: int | None = None
@@ -108,94 +85,6 @@ class LineageService:
             ],
             truncated=any(parents.get(i) and depth[i] == max_depth for i in ids),
         )
-
-    def impact(
-        self,
-        query: ImpactQuery,
-        *,
-        live_only: bool = False,
-        transitive: bool = True,
-        max_results: int | None = None,
-        page_token: str | None = None,
-    ) -> Page[ImpactedVersion]:
-        """The versions built from what the query names, and (``transitive``) every version
-        built from those through parent edges; ``live_only`` keeps those holding an alias or
-        a stage other than None and Archived. In version id order, keyset-paged."""
-        limit = page_size(max_results)
-        after = decode_token(page_token, IMPACT_ORDERING)
-        if after is not None and (len(after) != 1 or not isinstance(after[0], int)):
-            raise InvalidArgument("page_token is malformed", field="page_token")
-        after_id = None if after is None else int(after[0])  # type: ignore[arg-type]
-        rows = self.repo.impact(
-            self._seeds(query),
-            transitive=transitive,
-            live_only=live_only,
-            after_id=after_id,
-            limit=limit + 1,
-        )
-        token = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            token = encode_token(IMPACT_ORDERING, [rows[-1].id])
-        aliases = self.repo.aliases([r.id for r in rows])
-        items = [
-            ImpactedVersion(
-                id=r.id,
-                model=r.model,
-                version=r.version,
-                status=r.status,
-                stage=r.stage,
-                aliases=list(aliases.get(r.id, [])),
-                live=r.live,
-                direct=r.direct,
-            )
-            for r in rows
-        ]
-        return Page(items, token)
-
-    def _seeds(self, query: ImpactQuery) -> Any:
-        given = [
-            name
-            for name, value in (
-                ("dataset", query.dataset),
-                ("commit", query.commit),
-                ("feature", query.feature),
-                ("parent", query.parent),
-            )
-            if value is not None
-        ]
-        if len(given) != 1:
-            raise InvalidArgument(
-                "name exactly one of dataset, commit, feature or parent "
-                f"(got {', '.join(given) or 'none'})",
-                field="query",
-            )
-        if query.snapshot is not None and query.dataset is None:
-            raise InvalidArgument("snapshot needs a dataset", field="snapshot")
-        if query.repo is not None and query.commit is None:
-            raise InvalidArgument("repo needs a commit", field="repo")
-        if query.dataset is not None:
-            uri = keys.required(query.dataset, "dataset", keys.NAME_MAX_BYTES)
-            snapshot = None
-            if query.snapshot is not None:
-                snapshot = keys.text(query.snapshot, "snapshot", keys.REVISION_MAX_BYTES)
-            return self.repo.entity_seeds(EntityMatch(DATASET, name=uri, revision=snapshot))
-        if query.commit is not None:
-            repo = None if query.repo is None else keys.repository(query.repo)
-            match = EntityMatch(CODE, name=repo, revision=keys.commit(query.commit))
-            return self.repo.entity_seeds(match)
-        if query.feature is not None:
-            version = query.feature_version
-            match = EntityMatch(
-                FEATURE,
-                name=keys.required(query.feature, "feature", keys.NAME_MAX_BYTES),
-                revision=None if version is None else keys.text(version, "feature_version", 256),
-                namespace=query.feature_store,
-            )
-            return self.repo.entity_seeds(match)
-        assert query.parent is not None
-        parent = self._resolve_parent(query.parent, "parent")
-        return self.repo.child_seeds(parent.id)
 
     # -- recording ------------------------------------------------------------------------
 
@@ -245,28 +134,13 @@ class LineageService:
         for index, parent in enumerate(body.parents):
             if parent.version is None:
                 continue
-            row = self._resolve_parent(parent.version, f"parents[{index}].version")
+            row = resolve_parent(self.versions, parent.version, f"parents[{index}].version")
             label = f"{parent.relation} {parent.version}"
             drafts.edges.append(EdgeDraft(parent.relation, label, parent_id=row.id))
             parents.append((parent.version, row.id))
         if parents:
             self._refuse_cycles(version, parents)
         return drafts
-
-    def _resolve_parent(self, ref: str, field: str) -> ModelVersion:
-        try:
-            name, selector = parse_reference(ref)
-        except InvalidArgument as exc:
-            raise InvalidArgument(
-                f"{field} {ref!r} is not a version reference: {exc.message}", field=field
-            ) from exc
-        try:
-            _, row = self.versions.get_row(name, selector)
-        except NotFound as exc:
-            raise InvalidArgument(
-                f"{field} {ref!r} does not exist: {exc.message}", field=field, ref=ref
-            ) from exc
-        return row
 
     def _refuse_cycles(self, version: ModelVersion, parents: list[tuple[str, int]]) -> None:
         """A parent edge version -> P closes a cycle when version is upstream of P."""
@@ -388,6 +262,23 @@ class LineageService:
         return label
 
 
+def resolve_parent(versions: VersionService, ref: str, field: str) -> ModelVersion:
+    """The live version a parent reference names; a reference to nothing is bad input (400)."""
+    try:
+        name, selector = parse_reference(ref)
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            f"{field} {ref!r} is not a version reference: {exc.message}", field=field
+        ) from exc
+    try:
+        _, row = versions.get_row(name, selector)
+    except NotFound as exc:
+        raise InvalidArgument(
+            f"{field} {ref!r} does not exist: {exc.message}", field=field, ref=ref
+        ) from exc
+    return row
+
+
 def _compact(attributes: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attributes.items() if v is not None}
 
@@ -408,4 +299,4 @@ def _rewrite(ref: str, what: str) -> Conflict:
     )
 
 
-__all__ = ["ImpactQuery", "LineageService"]
+__all__ = ["LineageService", "resolve_parent"]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from charter.api.deps import ContextDep, SessionDep
 from charter.api.routing import TransactionalRoute
 from charter.lineage.export import OpenLineageExport
+from charter.lineage.impact import ImpactQuery, ImpactService
 from charter.lineage.schemas import (
     ImpactPage,
     LineageIn,
@@ -17,7 +18,7 @@ from charter.lineage.schemas import (
     OpenLineagePage,
     UpstreamRead,
 )
-from charter.lineage.service import ImpactQuery, LineageService
+from charter.lineage.service import LineageService
 from charter.registry.references import parse_selector
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1", tags=["lineage"])
@@ -112,7 +113,7 @@ def impact(
         feature_version=feature_version,
         parent=parent,
     )
-    page = LineageService(session, ctx).impact(
+    page = ImpactService(session, ctx).impact(
         query,
         live_only=live_only,
         transitive=transitive,
