@@ -20,6 +20,7 @@ from charter.api.routes import (
     health,
     identity,
     lifecycle,
+    lineage,
     modelcards,
     models,
     signatures,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         modelcards.router,
         approvals.router,
         audit.router,
+        lineage.router,
     ):
         app.include_router(router)
     mlflow_mount.include(app)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from charter.cli import admin, audit, cards, lifecycle, models, signing, users, versions
+from charter.cli import admin, audit, cards, lifecycle, lineage, models, signing, users, versions
 from charter.errors import CharterError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ models.app.command("card-fields")(cards.model_fields)
 app.add_typer(lifecycle.alias_app, name="alias")
 app.add_typer(lifecycle.stage_app, name="stage")
 app.command("history")(lifecycle.history)
+app.add_typer(lineage.app, name="lineage")
 
 
 def main() -> None:

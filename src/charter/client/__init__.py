@@ -25,6 +25,21 @@ from charter.client._exceptions import (
     Unauthenticated,
     Unavailable,
 )
+from charter.client._lineage import (
+    ExternalModel,
+    ImpactedVersion,
+    Lineage,
+    LineageCode,
+    LineageDataset,
+    LineageFeature,
+    LineageLoggedModel,
+    LineageParent,
+    LineageRun,
+    Upstream,
+    UpstreamEdge,
+    UpstreamNode,
+    VersionKey,
+)
 from charter.client._models import (
     CardFields,
     CardSection,
@@ -54,9 +69,18 @@ __all__ = [
     "Client",
     "Conflict",
     "ExpectedFiles",
+    "ExternalModel",
     "FileEntry",
     "Holding",
+    "ImpactedVersion",
     "InvalidArgument",
+    "Lineage",
+    "LineageCode",
+    "LineageDataset",
+    "LineageFeature",
+    "LineageLoggedModel",
+    "LineageParent",
+    "LineageRun",
     "Manifest",
     "ModelCard",
     "ModelVersion",
@@ -75,8 +99,12 @@ __all__ = [
     "TransportError",
     "Unauthenticated",
     "Unavailable",
+    "Upstream",
+    "UpstreamEdge",
+    "UpstreamNode",
     "VerifyProblem",
     "VerifyReport",
+    "VersionKey",
 ]
 
 # Public names say where to import them from, as httpx does: charter.client.NotFound in

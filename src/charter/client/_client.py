@@ -12,13 +12,14 @@ from charter.client._artifacts import PathLike
 from charter.client._cards import CardMethods
 from charter.client._exceptions import Conflict
 from charter.client._http import HTTP
+from charter.client._lineage import LineageMethods
 from charter.client._models import ModelVersion, ProgressCallback
 from charter.client._signing import SigningMethods
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
-class Client(SigningMethods, CardMethods):
+class Client(SigningMethods, CardMethods, LineageMethods):
     """A connection to one Charter server.
 
     Constructing a client does no I/O; connections open on the first request and close with

@@ -50,6 +50,7 @@ from charter.artifacts.service import ArtifactService
 from charter.blobs import BlobStore
 from charter.context import RequestContext
 from charter.errors import Conflict, InvalidArgument, NotFound
+from charter.lineage.from_mlflow import record_registration
 from charter.registry.lifecycle import LifecycleService
 from charter.registry.models import READY
 from charter.registry.references import VersionSelector
@@ -217,11 +218,21 @@ def register_from_source(
         tags=body.tag_dict(),
         await_upload=resolved is not None,
     )
-    if resolved is None:
-        return view
-    return ArtifactService(session, ctx, blobs).adopt_files(
-        body.name, VersionSelector(number=view.version), resolved.entries()
+    if resolved is not None:
+        view = ArtifactService(session, ctx, blobs).adopt_files(
+            body.name, VersionSelector(number=view.version), resolved.entries()
+        )
+    # The run's params, metrics, logged datasets and git commit become the version's lineage.
+    record_registration(
+        session,
+        ctx,
+        view.model,
+        view.version,
+        run_id=view.run_id,
+        run_link=view.run_link,
+        resolved=resolved,
     )
+    return view
 
 
 def _manifest_for_source(
