@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,43 +35,55 @@ def refs(found: list[dict[str, object]]) -> list[str]:
     return [f"{v['model']}/{v['version']}" for v in found]
 
 
+@pytest.fixture(scope="module")
+def added(server: CharterServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """base/1 and fraud/1 with their lineage: every test of the module starts from it (the
+    tests may run on different workers, each with its own server)."""
+    url = server.url
+    tmp_path = tmp_path_factory.mktemp("lineage-doc")
+    ok(
+        url,
+        "lineage",
+        "add",
+        "base/1",
+        "--dataset",
+        "s3://lake/corpus@v1",
+        "--commit",
+        f"git@github.com:acme/base.git@{SHA}",
+        "--feature",
+        "feast:card_stats@7",
+    )
+    document = tmp_path / "lineage.json"
+    document.write_text(json.dumps({"environment": {"python_version": "3.11.7"}}))
+    added = ok_json(
+        url,
+        "lineage",
+        "add",
+        "fraud/1",
+        "--parent",
+        "base/1",
+        "--distilled-from",
+        "hf://bert-base-uncased@main",
+        "--eval-dataset",
+        "s3://lake/holdout",
+        "--param",
+        "lr=0.01",
+        "--param",
+        "optimizer=adam",
+        "--run-id",
+        "run-9",
+        "--file",
+        str(document),
+    )
+    result: dict[str, Any] = added
+    return result
+
+
 class TestLineageCommands:
-    def test_record_show_walk_and_find_impact(self, server: CharterServer, tmp_path: Path) -> None:
+    def test_record_show_walk_and_find_impact(
+        self, server: CharterServer, added: dict[str, Any]
+    ) -> None:
         url = server.url
-        ok(
-            url,
-            "lineage",
-            "add",
-            "base/1",
-            "--dataset",
-            "s3://lake/corpus@v1",
-            "--commit",
-            f"git@github.com:acme/base.git@{SHA}",
-            "--feature",
-            "feast:card_stats@7",
-        )
-        document = tmp_path / "lineage.json"
-        document.write_text(json.dumps({"environment": {"python_version": "3.11.7"}}))
-        added = ok_json(
-            url,
-            "lineage",
-            "add",
-            "fraud/1",
-            "--parent",
-            "base/1",
-            "--distilled-from",
-            "hf://bert-base-uncased@main",
-            "--eval-dataset",
-            "s3://lake/holdout",
-            "--param",
-            "lr=0.01",
-            "--param",
-            "optimizer=adam",
-            "--run-id",
-            "run-9",
-            "--file",
-            str(document),
-        )
         assert added["hyperparameters"] == {"lr": 0.01, "optimizer": "adam"}
         assert added["environment"] == {"python_version": "3.11.7"}
         assert added["run"]["id"] == "run-9"
@@ -104,7 +117,7 @@ class TestLineageCommands:
         assert "fraud/1" in ok(url, "lineage", "impact", "--dataset", "s3://lake/corpus")
 
     def test_export_openlineage_for_a_version_and_a_model(
-        self, server: CharterServer, tmp_path: Path
+        self, server: CharterServer, added: dict[str, Any], tmp_path: Path
     ) -> None:
         url = server.url
         one = tmp_path / "one.jsonl"
@@ -118,7 +131,9 @@ class TestLineageCommands:
         events = [json.loads(line) for line in every.read_text().splitlines()]
         assert [e["job"]["namespace"] for e in events] == ["prod"]
 
-    def test_errors_are_one_line_and_nothing_changes(self, server: CharterServer) -> None:
+    def test_errors_are_one_line_and_nothing_changes(
+        self, server: CharterServer, added: dict[str, Any]
+    ) -> None:
         url = server.url
         before = ok_json(url, "lineage", "show", "base/1")
         missing = one_error_line(run(url, "lineage", "add", "base/1", "--parent", "ghost/3"))
