@@ -36,7 +36,7 @@ def detect(name: str, head: bytes, size: int) -> str:
     if base == "requirements.txt":
         return mlmodel.REQUIREMENTS
     if zip_format.looks_like(head):
-        return zip_format.ZIP
+        return zip_format.PYTORCH_ZIP if suffix in TORCH_SUFFIXES else zip_format.ZIP
     if head.startswith(b"\x93NUMPY"):
         return pickle_format.NUMPY
     if gguf.looks_like(head):
@@ -65,6 +65,7 @@ INSPECTORS: dict[str, Callable[[Path, Limits], FileReport]] = {
     mlmodel.FORMAT: mlmodel.inspect,
     mlmodel.REQUIREMENTS: mlmodel.inspect_requirements,
     zip_format.ZIP: zip_format.inspect,
+    zip_format.PYTORCH_ZIP: zip_format.inspect,
     pickle_format.NUMPY: _npy,
     gguf.FORMAT: gguf.inspect,
     safetensors_format.FORMAT: safetensors_format.inspect,

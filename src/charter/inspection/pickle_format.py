@@ -96,23 +96,27 @@ def walk(stream: BinaryIO, limit: int, max_pickles: int | None = None) -> Walk:
         if not stream.read(1):
             break
         stream.seek(start)
+        found: list[str] = []
         try:
-            for name in _globals_of_one(bounded):
-                if name not in seen:
-                    seen.add(name)
-                    result.globals.append(name)
+            _globals_of_one(bounded, found)
         except InspectionFailed:
             raise
         except Exception as exc:  # genops raises ValueError and others on a malformed stream
             result.error, result.error_at = str(exc) or type(exc).__name__, stream.tell()
+        finally:
+            # What a broken pickle imported before the break counts: a loader runs it too.
+            for name in found:
+                if name not in seen:
+                    seen.add(name)
+                    result.globals.append(name)
+        if result.error is not None:
             break
         result.pickles += 1
     return result
 
 
-def _globals_of_one(stream: io.RawIOBase) -> list[str]:
-    """The globals of one pickle, up to its STOP (genops stops there)."""
-    found: list[str] = []
+def _globals_of_one(stream: io.RawIOBase, found: list[str]) -> None:
+    """Append the globals of one pickle to ``found``, up to its STOP (genops stops there)."""
     memo: dict[int, str | None] = {}
     recent: deque[tuple[str, Any]] = deque(maxlen=2)  # the last two value-pushing opcodes
     for opcode, arg, _ in pickletools.genops(stream):
@@ -138,7 +142,6 @@ def _globals_of_one(stream: io.RawIOBase) -> list[str]:
             recent.append(("str", value) if value is not None else ("other", None))
         elif opcode.stack_after:
             recent.append(("other", None))
-    return found
 
 
 def scan_stream(
