@@ -19,6 +19,7 @@ from charter.api.routes import (
     auth,
     health,
     identity,
+    inspection,
     lifecycle,
     models,
     versions,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         artifacts.router,
         approvals.router,
         audit.router,
+        inspection.router,
     ):
         app.include_router(router)
     mlflow_mount.include(app)

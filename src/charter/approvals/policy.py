@@ -14,7 +14,9 @@ The schema (every key optional except ``protected``, unknown keys refused)::
       - better_than_holder: {metric: auc, direction: higher}  # strictly better than the version
                                                               #   holding the target (or lower);
                                                               #   passes when there is no holder
-      - require_checks: [artifacts_verified]                # named checks that must pass
+      - require_checks: [artifacts_verified]                # named checks that must pass:
+                                                            #   artifacts_verified, security_scan,
+                                                            #   security_scan_strict
     approvals: {min: 1, groups: [ml-leads]}   # distinct approvers, and at least one approval
                                               #   from a member of each listed group
     request_ttl: 7d            # how long a request stays open: <n>s, m, h, d or w (default 7d)
@@ -45,7 +47,9 @@ from charter import naming
 from charter.errors import CharterError, InvalidArgument
 
 MAX_POLICY_BYTES = 64 * 1024
-KNOWN_CHECKS = ("artifacts_verified",)  # the names evidence.check_outcome can answer
+# The names evidence.check_outcome can answer. security_scan: the version's files were scanned
+# and none is dangerous or failed to scan; security_scan_strict: nor suspicious.
+KNOWN_CHECKS = ("artifacts_verified", "security_scan", "security_scan_strict")
 RULE_KINDS = (
     "require_tags",
     "require_lineage",
@@ -60,6 +64,8 @@ _TTL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DEFAULT_POLICY_YAML = """\
 # Built in: applies when neither the model nor the installation has a policy of its own.
 protected: {aliases: [champion], stages: [Production]}
+rules:
+  - require_checks: [security_scan]  # scanned, and no dangerous file (pickle code execution)
 approvals: {min: 1}
 """
 

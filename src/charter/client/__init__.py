@@ -25,6 +25,14 @@ from charter.client._exceptions import (
     Unauthenticated,
     Unavailable,
 )
+from charter.client._inspection import (
+    FileFormat,
+    FileScan,
+    ScanJob,
+    ScanReport,
+    VersionDiff,
+    VersionFormat,
+)
 from charter.client._models import (
     FileEntry,
     Holding,
@@ -46,6 +54,8 @@ __all__ = [
     "Conflict",
     "ExpectedFiles",
     "FileEntry",
+    "FileFormat",
+    "FileScan",
     "Holding",
     "InvalidArgument",
     "Manifest",
@@ -58,11 +68,15 @@ __all__ = [
     "ProgressCallback",
     "Ref",
     "RegisteredModel",
+    "ScanJob",
+    "ScanReport",
     "TransportError",
     "Unauthenticated",
     "Unavailable",
     "VerifyProblem",
     "VerifyReport",
+    "VersionDiff",
+    "VersionFormat",
 ]
 
 # Public names say where to import them from, as httpx does: charter.client.NotFound in
