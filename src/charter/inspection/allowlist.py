@@ -85,6 +85,10 @@ EXCLUDED_PREFIXES = ("sklearn.utils._testing", "sklearn.externals")
 
 def allowed(name: str) -> bool:
     """Whether ``module.name`` is known to be harmless to import when unpickling."""
+    # Protocols 0 to 2 write Python 2's module names; the unpickler maps them to these.
+    for old, new in (("__builtin__.", "builtins."), ("copy_reg.", "copyreg.")):
+        if name.startswith(old):
+            name = new + name.removeprefix(old)
     if name in EXACT:
         return True
     module, _, attribute = name.rpartition(".")
