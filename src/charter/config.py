@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     )
     scan_poll_seconds: float = Field(default=1.0, gt=0, description="How often idle workers look")
     scan_lease_seconds: float = Field(
-        default=300.0, gt=0, description="A claimed scan whose worker is silent this long is retried"
+        default=300.0,
+        gt=0,
+        description="A claimed scan whose worker is silent this long is retried",
     )
     scan_max_attempts: int = Field(default=3, ge=1, description="Claims before a scan is failed")
     scan_timeout_seconds: float = Field(default=60.0, gt=0, description="Limit per file inspected")

@@ -71,7 +71,8 @@ class TestUploadThenScan:
         assert version["status"] == "READY"
         scan = scanned(http, "fraud", version["version"])
         assert scan["verdict"] == "no_known_dangerous_pattern"
-        assert scan["job"]["status"] == "done" and scan["job"]["attempts"] == 1
+        assert scan["job"]["status"] == "done"
+        assert scan["job"]["attempts"] == 1
         files = by_path(scan)
         assert {p: f["verdict"] for p, f in files.items()} == {
             "MLmodel": "cannot_carry_code",
@@ -117,7 +118,8 @@ class TestUploadThenScan:
         create_model(http, "fraud")
         http.post("/api/v1/models/fraud/versions", json={"source": "s3://b/m"})
         body = http.get("/api/v1/models/fraud/versions/1/scan").json()
-        assert body["verdict"] == "not_scanned" and "no files" in body["reason"]
+        assert body["verdict"] == "not_scanned"
+        assert "no files" in body["reason"]
         assert body["job"] is None
 
 
@@ -134,7 +136,8 @@ class TestHostileFiles:
         number = ready_version_with_files(http, "fraud", files)["version"]
         scan = scanned(http, "fraud", number)
         assert scan["verdict"] == "dangerous"
-        assert "model.pkl" in scan["reason"] and "builtins.exec" in scan["reason"]
+        assert "model.pkl" in scan["reason"]
+        assert "builtins.exec" in scan["reason"]
         found = by_path(scan)
         assert found["model.pkl"]["dangerous"] == ["builtins.exec"]
         assert found["model.pt"]["dangerous"] == ["__builtin__.exec"]
@@ -152,9 +155,7 @@ class TestHostileFiles:
         assert scan["verdict"] == "suspicious"
         assert by_path(scan)["model.pkl"]["suspicious"] == ["tests.support.model_files._Unknown"]
 
-    def test_bad_files_fail_with_reasons_and_the_server_carries_on(
-        self, http: TestClient
-    ) -> None:
+    def test_bad_files_fail_with_reasons_and_the_server_carries_on(self, http: TestClient) -> None:
         create_model(http, "broken")
         files = {
             "model.onnx": model_files.onnx_model()[:30],
@@ -189,16 +190,19 @@ class TestRerun:
         response = http.post(f"/api/v1/models/fraud/versions/{number}/scan")
         assert response.status_code == 202, response.text
         job = response.json()
-        assert job["id"] != first["job"]["id"] and job["status"] in ("queued", "running", "done")
+        assert job["id"] != first["job"]["id"]
+        assert job["status"] in ("queued", "running", "done")
         second = scanned(http, "fraud", number)
-        assert second["job"]["id"] == job["id"] and second["job"]["status"] == "done"
+        assert second["job"]["id"] == job["id"]
+        assert second["job"]["status"] == "done"
         assert second["verdict"] == first["verdict"]
 
     def test_rescanning_a_pending_or_missing_version_is_refused(self, http: TestClient) -> None:
         create_model(http, "fraud")
         http.post("/api/v1/models/fraud/versions", json={})
         pending = http.post("/api/v1/models/fraud/versions/1/scan")
-        assert pending.status_code == 409 and "PENDING_REGISTRATION" in pending.json()["message"]
+        assert pending.status_code == 409
+        assert "PENDING_REGISTRATION" in pending.json()["message"]
         missing = http.post("/api/v1/models/fraud/versions/7/scan")
         assert missing.status_code == 404
 
@@ -222,7 +226,9 @@ class TestDiff:
         create_model(http, "fraud")
         one = good_files()
         two = dict(one)
-        two["MLmodel"] = one["MLmodel"].replace(b'"long", "name": "age"', b'"double", "name": "age"')
+        two["MLmodel"] = one["MLmodel"].replace(
+            b'"long", "name": "age"', b'"double", "name": "age"'
+        )
         two["MLmodel"] = two["MLmodel"].replace(b'"name": "amount"', b'"name": "amount_eur"')
         two["model.pkl"] = model_files.sklearn_pickle() + b"\x00"
         del two["README.md"]
@@ -237,7 +243,8 @@ class TestDiff:
         assert (diff["a"], diff["b"]) == ("fraud/1", "fraud/2")
         assert diff["metadata"]["changed"]["description"] == {"a": None, "b": "retrained"}
         inputs = diff["signature"]["inputs"]
-        assert list(inputs["added"]) == ["amount_eur"] and list(inputs["removed"]) == ["amount"]
+        assert list(inputs["added"]) == ["amount_eur"]
+        assert list(inputs["removed"]) == ["amount"]
         assert inputs["changed"]["age"]["a"]["type"] == "long"
         assert inputs["changed"]["age"]["b"]["type"] == "double"
         files = diff["files"]
@@ -263,4 +270,5 @@ class TestDiff:
         create_model(http, "fraud")
         assert http.get("/api/v1/diff", params={"a": "fraud/1", "b": "fraud/2"}).status_code == 404
         bad = http.get("/api/v1/diff", params={"a": "fraud", "b": "fraud/1"})
-        assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert bad.status_code == 400
+        assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -81,7 +81,8 @@ class TestDefaultPolicy:
         scan_all(state)
         request = request_champion(http, number)
         rule = security_rule(request)
-        assert rule["passed"] is False and "dangerous" in rule["message"]
+        assert rule["passed"] is False
+        assert "dangerous" in rule["message"]
         assert rule["seen"]["security_scan"]["dangerous_globals"] == ["builtins.exec"]
         assert approve(http, request["id"])["status"] == "blocked"
         refused = http.post(f"/api/v1/promotions/{request['id']}/execute")
@@ -113,9 +114,13 @@ class TestStrictCheck:
         assert rule["passed"] is True
         assert rule["seen"]["security_scan"]["verdict"] == "suspicious"
 
-    def test_the_strict_check_blocks_suspicious_too(self, http: TestClient, state: AppState) -> None:
+    def test_the_strict_check_blocks_suspicious_too(
+        self, http: TestClient, state: AppState
+    ) -> None:
         create_model(http, "fraud")
-        policy = "protected: {aliases: [champion]}\nrules:\n  - require_checks: [security_scan_strict]\n"
+        policy = (
+            "protected: {aliases: [champion]}\nrules:\n  - require_checks: [security_scan_strict]\n"
+        )
         response = http.put(
             "/api/v1/models/fraud/policy", content=policy, headers={"content-type": "text/yaml"}
         )

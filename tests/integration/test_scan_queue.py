@@ -47,9 +47,7 @@ def queued(http: TestClient, state: AppState) -> int:
 
 
 class TestClaims:
-    def test_two_workers_racing_for_one_job_run_it_once(
-        self, state: AppState, queued: int
-    ) -> None:
+    def test_two_workers_racing_for_one_job_run_it_once(self, state: AppState, queued: int) -> None:
         start = threading.Barrier(2)
         ran: dict[str, bool] = {}
 
@@ -72,7 +70,8 @@ class TestClaims:
     ) -> None:
         crashed, survivor = worker(state, "crashed"), worker(state, "survivor")
         claim = crashed.claim()
-        assert claim is not None and survivor.claim() is None  # the lease holds
+        assert claim is not None
+        assert survivor.claim() is None
         with state.db.transaction() as session:  # time passes: the lease runs out
             session.execute(update(ScanJob).values(lease_expires_at=now_ms() - 1))
         assert survivor.run_once() is True
@@ -92,10 +91,12 @@ class TestClaims:
                 session.execute(update(ScanJob).values(lease_expires_at=now_ms() - 1))
         assert worker(state, "last").claim() is None
         [job] = jobs(state)
-        assert job.status == "failed" and f"after {limit} attempts" in (job.error or "")
+        assert job.status == "failed"
+        assert f"after {limit} attempts" in (job.error or "")
         with state.db.transaction(write=False) as session:
             summary = session.get(VersionScan, queued)
-        assert summary is not None and summary.verdict == "failed"
+        assert summary is not None
+        assert summary.verdict == "failed"
 
     def test_a_queued_job_survives_a_restart(self, settings: Settings, queued: int) -> None:
         restarted = AppState.open(settings)  # a new process: nothing but the database is shared
@@ -110,7 +111,8 @@ class TestClaims:
         with state.db.transaction() as session:
             again = ScanQueue(session).enqueue(queued, "someone")
             forced = ScanQueue(session).enqueue(queued, "someone", force=True)
-        assert len(jobs(state)) == 1 and again.id == forced.id
+        assert len(jobs(state)) == 1
+        assert again.id == forced.id
         assert jobs(state)[0].force is True
 
 

@@ -123,9 +123,7 @@ class InspectionMethods:
                 time.sleep(min(1.0, left))  # never queued: the long-poll returns at once
 
     def version_format(self, ref: Ref) -> VersionFormat:
-        return VersionFormat.model_validate(
-            self._http.json("GET", f"{parse_ref(ref).path}/format")
-        )
+        return VersionFormat.model_validate(self._http.json("GET", f"{parse_ref(ref).path}/format"))
 
     def diff(self, a: Ref, b: Ref) -> VersionDiff:
         """What changed from version ``a`` to version ``b`` (of the same model or not)."""

@@ -73,12 +73,8 @@ INSPECTORS: dict[str, Callable[[Path, Limits], FileReport]] = {
     pickle_format.PYTORCH_LEGACY: lambda p, lim: pickle_format.inspect_pickle(
         p, pickle_format.PYTORCH_LEGACY, lim
     ),
-    pickle_format.PICKLE: lambda p, lim: pickle_format.inspect_pickle(
-        p, pickle_format.PICKLE, lim
-    ),
-    pickle_format.JOBLIB: lambda p, lim: pickle_format.inspect_pickle(
-        p, pickle_format.JOBLIB, lim
-    ),
+    pickle_format.PICKLE: lambda p, lim: pickle_format.inspect_pickle(p, pickle_format.PICKLE, lim),
+    pickle_format.JOBLIB: lambda p, lim: pickle_format.inspect_pickle(p, pickle_format.JOBLIB, lim),
 }
 
 

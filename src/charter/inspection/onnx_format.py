@@ -21,20 +21,21 @@ STANDARD_DOMAINS = frozenset(
 
 def inspect(path: Path, limits: Limits) -> FileReport:
     import onnx  # imported here: only a child process that inspects ONNX pays for it
-    from google.protobuf.message import DecodeError
 
     size = path.stat().st_size
     if size > limits.max_onnx_bytes:
         raise InspectionFailed(f"ONNX file is {size} bytes; the limit is {limits.max_onnx_bytes}")
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, ValueError, RuntimeError, OSError) as exc:
+    except Exception as exc:  # protobuf's DecodeError, onnx's own errors: all mean corrupt
         raise InspectionFailed(f"ONNX file is corrupt or truncated: {exc}") from exc
     graph = model.graph
     if not graph.output and not graph.node:
         raise InspectionFailed("ONNX file has no graph: corrupt, truncated or not ONNX")
     initializers = {t.name for t in graph.initializer}
-    opsets = [{"domain": o.domain or "ai.onnx", "version": int(o.version)} for o in model.opset_import]
+    opsets = [
+        {"domain": o.domain or "ai.onnx", "version": int(o.version)} for o in model.opset_import
+    ]
     used = {n.domain for n in graph.node} | {o.domain for o in model.opset_import}
     for function in model.functions:
         used |= {n.domain for n in function.node}

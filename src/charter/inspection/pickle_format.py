@@ -13,7 +13,7 @@ import pickletools
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from charter.inspection.allowlist import allowed
 from charter.inspection.limits import InspectionFailed, Limits
@@ -119,10 +119,10 @@ def _globals_of_one(stream: io.RawIOBase, found: list[str]) -> None:
     """Append the globals of one pickle to ``found``, up to its STOP (genops stops there)."""
     memo: dict[int, str | None] = {}
     recent: deque[tuple[str, Any]] = deque(maxlen=2)  # the last two value-pushing opcodes
-    for opcode, arg, _ in pickletools.genops(stream):
+    for opcode, arg, _ in pickletools.genops(cast(IO[bytes], stream)):
         name = opcode.name
         if name in MEMO_OPS:
-            key = len(memo) if name == "MEMOIZE" else int(arg)
+            key = len(memo) if name == "MEMOIZE" else int(cast(int, arg))
             memo[key] = recent[-1][1] if recent and recent[-1][0] == "str" else None
             continue
         if name in ("GLOBAL", "INST"):
@@ -138,7 +138,7 @@ def _globals_of_one(stream: io.RawIOBase, found: list[str]) -> None:
         if name in STRING_OPS:
             recent.append(("str", str(arg)))
         elif name in GET_OPS:
-            value = memo.get(int(arg))
+            value = memo.get(int(cast(int, arg)))
             recent.append(("str", value) if value is not None else ("other", None))
         elif opcode.stack_after:
             recent.append(("other", None))
@@ -148,7 +148,10 @@ def scan_stream(
     data: BinaryIO, fmt: str, limits: Limits, *, max_pickles: int | None = None
 ) -> FileReport:
     """Scan a seekable pickle stream with picklescan and our walk; never unpickle."""
-    from picklescan.scanner import SafetyLevel, scan_pickle_bytes
+    from picklescan.scanner import (  # type: ignore[import-untyped]  # no type hints shipped
+        SafetyLevel,
+        scan_pickle_bytes,
+    )
 
     start = data.tell()
     walked = walk(data, limits.max_pickle_bytes, max_pickles)
@@ -158,14 +161,16 @@ def scan_stream(
             fmt, FAILED, reason=f"not a readable pickle: {walked.error} at byte {walked.error_at}"
         )
     scanned = scan_pickle_bytes(
-        _Bounded(data, limits.max_pickle_bytes),  # type: ignore[arg-type]
+        _Bounded(data, limits.max_pickle_bytes),
         fmt,
         multiple_pickles=max_pickles != 1,
     )
     dangerous = sorted(
         {f"{g.module}.{g.name}" for g in scanned.globals if g.safety is SafetyLevel.Dangerous}
     )
-    every = list(dict.fromkeys([*walked.globals, *(f"{g.module}.{g.name}" for g in scanned.globals)]))
+    every = list(
+        dict.fromkeys([*walked.globals, *(f"{g.module}.{g.name}" for g in scanned.globals)])
+    )
     suspicious = [g for g in every if g not in dangerous and not allowed(g)]
     details: dict[str, Any] = {"pickles": walked.pickles, "scanner": "picklescan"}
     report = FileReport(fmt, NO_KNOWN_DANGEROUS_PATTERN, details=details, globals=every)

@@ -84,9 +84,7 @@ def _entry_report(
         with archive.open(entry) as member:
             head = member.read(8)
         is_npy = name.endswith(".npy") or head.startswith(b"\x93NUMPY")
-        if not (
-            is_npy or name.endswith((".pkl", ".pickle")) or pickle_format.looks_like(head)
-        ):
+        if not (is_npy or name.endswith((".pkl", ".pickle")) or pickle_format.looks_like(head)):
             return None
         if entry.file_size > limits.max_pickle_bytes:
             raise InspectionFailed(
@@ -134,7 +132,7 @@ def _combine(
         return FileReport(fmt, verdict, details=details)
     verdict = worst([r.verdict for _, r in reports])
     merged = FileReport(fmt, verdict, details=details)
-    for name, report in reports:
+    for _name, report in reports:
         merged.globals += [g for g in report.globals if g not in merged.globals]
         merged.dangerous += [g for g in report.dangerous if g not in merged.dangerous]
         merged.suspicious += [g for g in report.suspicious if g not in merged.suspicious]

@@ -11,7 +11,8 @@ class TestMappingDiff:
         diff = mapping_diff({"auc": 0.8, "loss": 0.3, "f1": 0.5}, {"auc": 0.9, "f1": 0.5, "n": 3})
         assert diff.added == {"n": 3}
         assert diff.removed == {"loss": 0.3}
-        assert diff.changed["auc"]["a"] == 0.8 and diff.changed["auc"]["b"] == 0.9
+        assert diff.changed["auc"]["a"] == 0.8
+        assert diff.changed["auc"]["b"] == 0.9
         assert abs(diff.changed["auc"]["delta"] - 0.1) < 1e-9
         assert "f1" not in diff.changed
 
@@ -24,7 +25,8 @@ class TestSignatureDiff:
         assert list(diff.inputs.added) == ["new"]
         assert list(diff.inputs.removed) == ["old"]
         assert diff.inputs.changed["x"]["b"]["dtype"] == "double"
-        assert diff.a_available and diff.b_available
+        assert diff.a_available
+        assert diff.b_available
 
     def test_a_missing_signature_is_said_so(self) -> None:
         diff = signature_diff(None, {"outputs": [{"name": "y"}]})

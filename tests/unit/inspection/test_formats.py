@@ -60,21 +60,23 @@ class TestSafetensors:
     ) -> None:
         report = inspect(tmp_path, "model.safetensors", model_files.safetensors_claiming(1 << 40))
         assert report.verdict == "failed"
-        assert "1099511627776" in (report.reason or "") and "truncated or corrupt" in (
-            report.reason or ""
-        )
+        assert "1099511627776" in (report.reason or "")
+        assert "truncated or corrupt" in (report.reason or "")
 
     def test_a_header_length_past_the_file_or_the_limit_is_refused(self, tmp_path: Path) -> None:
         past_end = struct.pack("<Q", 1 << 40) + b"{}"
         report = inspect(tmp_path, "model.safetensors", past_end)
-        assert report.verdict == "failed" and "header claims" in (report.reason or "")
+        assert report.verdict == "failed"
+        assert "header claims" in (report.reason or "")
         small = Limits(max_header_bytes=8)
         report = inspect(tmp_path, "x.safetensors", model_files.safetensors_file(), small)
-        assert report.verdict == "failed" and "the limit is 8" in (report.reason or "")
+        assert report.verdict == "failed"
+        assert "the limit is 8" in (report.reason or "")
 
     def test_a_header_that_is_not_json_fails(self, tmp_path: Path) -> None:
         report = inspect(tmp_path, "m.safetensors", struct.pack("<Q", 4) + b"{{{{")
-        assert report.verdict == "failed" and "not valid JSON" in (report.reason or "")
+        assert report.verdict == "failed"
+        assert "not valid JSON" in (report.reason or "")
 
 
 class TestOnnx:
@@ -122,9 +124,7 @@ class TestMLmodel:
             ("flavors: {sklearn: {}}\nsignature: {inputs: '[{bad'}\n", "not valid JSON"),
         ],
     )
-    def test_bad_mlmodel_fails_with_a_reason(
-        self, tmp_path: Path, text: str, problem: str
-    ) -> None:
+    def test_bad_mlmodel_fails_with_a_reason(self, tmp_path: Path, text: str, problem: str) -> None:
         report = inspect(tmp_path, "MLmodel", text.encode())
         assert report.verdict == "failed"
         assert problem in (report.reason or "")
@@ -156,7 +156,8 @@ class TestPickles:
         assert report.verdict == "no_known_dangerous_pattern"
         assert "cannot prove" in (report.reason or "")
         assert "sklearn.linear_model._logistic.LogisticRegression" in report.globals
-        assert report.dangerous == [] and report.suspicious == []
+        assert report.dangerous == []
+        assert report.suspicious == []
 
     @pytest.mark.parametrize("protocol", [0, 2, 4, 5])
     def test_a_malicious_pickle_is_dangerous_and_never_executed(
@@ -209,7 +210,8 @@ class TestPickles:
     def test_a_pickle_longer_than_the_limit_fails(self, tmp_path: Path) -> None:
         data = pickle.dumps(list(range(10_000)))
         report = inspect(tmp_path, "big.pkl", data, Limits(max_pickle_bytes=1000))
-        assert report.verdict == "failed" and "limit" in (report.reason or "")
+        assert report.verdict == "failed"
+        assert "limit" in (report.reason or "")
 
 
 class TestNumpy:
@@ -226,13 +228,12 @@ class TestNumpy:
         hostile = np.empty(1, dtype=object)
         hostile[0] = model_files._Payload(marker)
         report = inspect(tmp_path, "o.npy", model_files.npy(hostile))
-        assert report.verdict == "dangerous" and report.details["object_array"] is True
+        assert report.verdict == "dangerous"
+        assert report.details["object_array"] is True
 
 
 class TestPytorchZip:
-    def test_a_torch_save_layout_is_recognised_and_its_pickle_scanned(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_torch_save_layout_is_recognised_and_its_pickle_scanned(self, tmp_path: Path) -> None:
         data = model_files.torch_zip(model_files.torch_state_dict_pickle())
         report = inspect(tmp_path, "model.pt", data)
         assert (report.format, report.verdict) == ("pytorch_zip", "no_known_dangerous_pattern")
@@ -247,9 +248,7 @@ class TestPytorchZip:
         assert (report.format, report.verdict) == ("pytorch_zip", "dangerous")
         assert "archive/data.pkl" in (report.reason or "")
 
-    def test_a_zip_bomb_disguised_as_pytorch_fails_before_inflating(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_zip_bomb_disguised_as_pytorch_fails_before_inflating(self, tmp_path: Path) -> None:
         bomb = model_files.zip_bomb()
         assert len(bomb) < (1 << 20)
         report = inspect(tmp_path, "model.pt", bomb)
@@ -302,9 +301,7 @@ class TestSandbox:
         report = sandbox.run(path, "model.pkl", LIMITS)
         assert (report.format, report.verdict) == ("pickle", "dangerous")
 
-    def test_an_inspection_that_takes_too_long_is_killed_and_recorded(
-        self, tmp_path: Path
-    ) -> None:
+    def test_an_inspection_that_takes_too_long_is_killed_and_recorded(self, tmp_path: Path) -> None:
         path = tmp_path / "model.onnx"
         path.write_bytes(model_files.onnx_model())
         report = sandbox.run(path, "model.onnx", Limits(timeout_seconds=0.001))
