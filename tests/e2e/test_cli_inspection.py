@@ -1,7 +1,7 @@
 """``charter versions scan`` and ``charter versions diff`` against a real ``charter serve``.
 
-The server scans in its own background worker. A malicious pickle goes through upload, scan, format and diff;
-its payload would create a marker file if it ever ran.
+The server scans in its own background worker. A malicious pickle goes through upload, scan,
+diff and listing; its payload would create a marker file if it ever ran.
 """
 
 from __future__ import annotations
