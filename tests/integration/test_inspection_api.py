@@ -180,6 +180,30 @@ class TestHostileFiles:
         assert (version["status"], version["file_count"]) == ("READY", 5)
 
 
+class TestMlflowVersions:
+    def test_a_version_adopted_from_a_runs_files_is_scanned_too(
+        self, http: TestClient, marker: Path
+    ) -> None:
+        mlflow = "/api/2.0/mlflow"
+        info = http.post(f"{mlflow}/runs/create", json={"experiment_id": "0"}).json()["run"]
+        root = info["info"]["artifact_uri"].removeprefix("mlflow-artifacts:/")
+        files = {"MLmodel": model_files.MLMODEL.encode(), "model.pkl": b""}
+        files["model.pkl"] = model_files.malicious_pickle(marker)
+        for path, data in files.items():
+            url = f"/api/2.0/mlflow-artifacts/artifacts/{root}/model/{path}"
+            assert http.put(url, content=data).status_code == 200
+        http.post(f"{mlflow}/registered-models/create", json={"name": "logged"})
+        run_id = info["info"]["run_id"]
+        body = {"name": "logged", "source": f"runs:/{run_id}/model", "run_id": run_id}
+        created = http.post(f"{mlflow}/model-versions/create", json=body)
+        assert created.status_code == 200, created.text
+        scan = scanned(http, "logged", 1)
+        assert scan["verdict"] == "dangerous"
+        assert by_path(scan)["model.pkl"]["dangerous"] == ["builtins.exec"]
+        signature = http.get("/api/v1/models/logged/versions/1/format").json()["signature"]
+        assert [i["name"] for i in signature["inputs"]] == ["amount", "age"]
+
+
 class TestRerun:
     def test_a_scan_can_be_run_again_and_waited_for(self, http: TestClient) -> None:
         create_model(http, "fraud")
@@ -196,6 +220,14 @@ class TestRerun:
         assert second["job"]["id"] == job["id"]
         assert second["job"]["status"] == "done"
         assert second["verdict"] == first["verdict"]
+
+    def test_a_wait_longer_than_allowed_is_refused(self, http: TestClient) -> None:
+        create_model(http, "fraud")
+        http.post("/api/v1/models/fraud/versions", json={"source": "s3://b/m"})
+        response = http.get("/api/v1/models/fraud/versions/1/scan", params={"wait": 3600})
+        assert response.status_code == 400
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert "wait" in response.json()["message"]
 
     def test_rescanning_a_pending_or_missing_version_is_refused(self, http: TestClient) -> None:
         create_model(http, "fraud")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
+from charter.inspection import joblib_arrays
 from charter.inspection.allowlist import allowed
 from charter.inspection.limits import InspectionFailed, Limits
 from charter.inspection.verdicts import (
@@ -48,7 +49,7 @@ def looks_like(head: bytes) -> bool:
 class Walk:
     """What the opcode walk saw: globals in order of first use, and where parsing stopped."""
 
-    globals: list[str] = field(default_factory=list)
+    globals: list[tuple[str, str]] = field(default_factory=list)  # (module, name)
     pickles: int = 0
     error: str | None = None
     error_at: int | None = None
@@ -82,23 +83,33 @@ class _Bounded(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         return self.stream.seek(offset, whence)
 
+    def skip(self, count: int) -> None:
+        """Step over raw data without reading it; it does not count against the limit."""
+        self.origin += count
+        self.stream.seek(count, io.SEEK_CUR)
+
     def tell(self) -> int:
         return self.stream.tell()
 
 
-def walk(stream: BinaryIO, limit: int, max_pickles: int | None = None) -> Walk:
-    """Every global imported by the pickles in ``stream``, one after another, without loading."""
+def walk(
+    stream: BinaryIO, limit: int, max_pickles: int | None = None, *, joblib: bool = False
+) -> Walk:
+    """Every global imported by the pickles in ``stream``, one after another, without loading.
+
+    With ``joblib``, the raw array data that joblib writes between opcodes is stepped over.
+    """
     bounded = _Bounded(stream, limit)
     result = Walk()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     while max_pickles is None or result.pickles < max_pickles:
         start = stream.tell()
         if not stream.read(1):
             break
         stream.seek(start)
-        found: list[str] = []
+        found: list[tuple[str, str]] = []
         try:
-            _globals_of_one(bounded, found)
+            _globals_of_one(bounded, found, joblib_arrays.Tracker() if joblib else None)
         except InspectionFailed:
             raise
         except Exception as exc:  # genops raises ValueError and others on a malformed stream
@@ -115,33 +126,56 @@ def walk(stream: BinaryIO, limit: int, max_pickles: int | None = None) -> Walk:
     return result
 
 
-def _globals_of_one(stream: io.RawIOBase, found: list[str]) -> None:
+def _globals_of_one(
+    stream: _Bounded, found: list[tuple[str, str]], tracker: joblib_arrays.Tracker | None = None
+) -> None:
     """Append the globals of one pickle to ``found``, up to its STOP (genops stops there)."""
     memo: dict[int, str | None] = {}
     recent: deque[tuple[str, Any]] = deque(maxlen=2)  # the last two value-pushing opcodes
-    for opcode, arg, _ in pickletools.genops(cast(IO[bytes], stream)):
-        name = opcode.name
-        if name in MEMO_OPS:
-            key = len(memo) if name == "MEMOIZE" else int(cast(int, arg))
-            memo[key] = recent[-1][1] if recent and recent[-1][0] == "str" else None
+    while True:
+        skip = None
+        for opcode, arg, _ in pickletools.genops(cast(IO[bytes], stream)):
+            _note(opcode, arg, memo, recent, found)
+            if tracker is not None and (skip := tracker.feed(opcode.name, arg)) is not None:
+                break
+        if skip is None:
+            return  # genops ended at STOP
+        if skip.nested_pickle:
+            _globals_of_one(stream, found)  # joblib pickles object arrays with plain pickle
             continue
-        if name in ("GLOBAL", "INST"):
-            module, _, attribute = str(arg).partition(" ")
-            found.append(f"{module}.{attribute}")
-        elif name == "STACK_GLOBAL":
-            module, attribute = (
-                [value if kind == "str" and value else "unknown" for kind, value in recent]
-                if len(recent) == 2
-                else ["unknown", "unknown"]
-            )
-            found.append(f"{module}.{attribute}")
-        if name in STRING_OPS:
-            recent.append(("str", str(arg)))
-        elif name in GET_OPS:
-            value = memo.get(int(cast(int, arg)))
-            recent.append(("str", value) if value is not None else ("other", None))
-        elif opcode.stack_after:
-            recent.append(("other", None))
+        padding = stream.read(1)[0] if skip.padded else 0
+        stream.skip(padding + skip.raw)
+
+
+def _note(
+    opcode: pickletools.OpcodeInfo,
+    arg: Any,
+    memo: dict[int, str | None],
+    recent: deque[tuple[str, Any]],
+    found: list[tuple[str, str]],
+) -> None:
+    name = opcode.name
+    if name in MEMO_OPS:
+        key = len(memo) if name == "MEMOIZE" else int(cast(int, arg))
+        memo[key] = recent[-1][1] if recent and recent[-1][0] == "str" else None
+        return
+    if name in ("GLOBAL", "INST"):
+        module, _, attribute = str(arg).partition(" ")
+        found.append((module, attribute))
+    elif name == "STACK_GLOBAL":
+        module, attribute = (
+            [value if kind == "str" and value else "unknown" for kind, value in recent]
+            if len(recent) == 2
+            else ["unknown", "unknown"]
+        )
+        found.append((module, attribute))
+    if name in STRING_OPS:
+        recent.append(("str", str(arg)))
+    elif name in GET_OPS:
+        value = memo.get(int(cast(int, arg)))
+        recent.append(("str", value) if value is not None else ("other", None))
+    elif opcode.stack_after:
+        recent.append(("other", None))
 
 
 def scan_stream(
@@ -154,7 +188,7 @@ def scan_stream(
     )
 
     start = data.tell()
-    walked = walk(data, limits.max_pickle_bytes, max_pickles)
+    walked = walk(data, limits.max_pickle_bytes, max_pickles, joblib=fmt == JOBLIB)
     data.seek(start)
     if walked.pickles == 0 and walked.error is not None and not walked.globals:
         return FileReport(
@@ -165,11 +199,16 @@ def scan_stream(
         fmt,
         multiple_pickles=max_pickles != 1,
     )
+    # picklescan judges what it read itself, and every global our walk found (it may have read
+    # further: past joblib's arrays, past a parse error that stopped picklescan).
+    judged = [*scanned.globals, *_judge(walked.globals).globals]
     dangerous = sorted(
-        {f"{g.module}.{g.name}" for g in scanned.globals if g.safety is SafetyLevel.Dangerous}
+        {f"{g.module}.{g.name}" for g in judged if g.safety is SafetyLevel.Dangerous}
     )
     every = list(
-        dict.fromkeys([*walked.globals, *(f"{g.module}.{g.name}" for g in scanned.globals)])
+        dict.fromkeys(
+            [*(f"{m}.{n}" for m, n in walked.globals), *(f"{g.module}.{g.name}" for g in judged)]
+        )
     )
     suspicious = [g for g in every if g not in dangerous and not allowed(g)]
     details: dict[str, Any] = {"pickles": walked.pickles, "scanner": "picklescan"}
@@ -192,6 +231,18 @@ def scan_stream(
     else:
         report.reason = "no known dangerous pattern (a scan cannot prove a pickle safe)"
     return report
+
+
+def _judge(pairs: list[tuple[str, str]]) -> Any:
+    """picklescan's verdict on a list of globals: a synthetic pickle that only imports them."""
+    from picklescan.scanner import scan_pickle_bytes
+
+    ops = b"".join(
+        b"c" + module.encode() + b"\n" + name.encode() + b"\n0"
+        for module, name in pairs
+        if not any(c in module + name for c in "\n\r ")
+    )
+    return scan_pickle_bytes(io.BytesIO(b"\x80\x02" + ops + b"N."), "globals")
 
 
 def inspect_pickle(path: Path, fmt: str, limits: Limits) -> FileReport:

@@ -22,6 +22,7 @@ from pathlib import Path
 from charter.blobs import BlobStore
 from charter.config import Settings
 from charter.db import Database
+from charter.errors import NotFound
 from charter.inspection import detect, sandbox
 from charter.inspection.limits import Limits
 from charter.inspection.queue import Claim, FileResult, ScanQueue
@@ -119,7 +120,7 @@ class ScanWorker:
                     if cached is not None:
                         return cached
                 report = sandbox.run(local, path, limits)
-        except OSError as exc:
+        except (OSError, NotFound) as exc:
             return failed("unknown", f"file could not be read from the blob store: {exc}")
         if report.format == "unknown" and kind != detect.UNKNOWN:
             report.format = kind  # the child died before it could say what it was reading

@@ -11,6 +11,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -192,17 +193,38 @@ class TestPickles:
         assert report.verdict == "failed"
         assert "could not be parsed" in (report.reason or "")
 
-    def test_joblib_with_inline_arrays_reports_the_part_it_could_not_scan(
-        self, tmp_path: Path
-    ) -> None:
-        import joblib
-
+    def test_joblib_files_are_walked_past_their_inline_arrays(self, tmp_path: Path) -> None:
         path = tmp_path / "model.joblib"
         features = np.random.default_rng(0).random((20, 2))
         joblib.dump(LogisticRegression().fit(features, features[:, 0] > 0.5), path)
         report = inspect_file(path, "model.joblib", LIMITS)
+        assert report.verdict == "no_known_dangerous_pattern"
+        assert "sklearn.linear_model._logistic.LogisticRegression" in report.globals
+        assert "joblib.numpy_pickle.NumpyArrayWrapper" in report.globals
+
+    def test_a_payload_after_a_joblib_array_is_found(self, tmp_path: Path, marker: Path) -> None:
+        path = tmp_path / "model.joblib"
+        joblib.dump({"w": np.arange(1000.0), "hook": model_files._Payload(marker)}, path)
+        report = inspect_file(path, "model.joblib", LIMITS)
+        assert report.verdict == "dangerous"
+        assert report.dangerous == ["builtins.exec"]
+
+    def test_joblib_object_arrays_are_walked_as_the_pickles_they_are(
+        self, tmp_path: Path, marker: Path
+    ) -> None:
+        hostile = np.empty(2, dtype=object)
+        hostile[0], hostile[1] = "x", model_files._Payload(marker)
+        path = tmp_path / "o.joblib"
+        joblib.dump({"a": np.zeros(3), "objects": hostile, "b": np.ones(2)}, path)
+        assert inspect_file(path, "o.joblib", LIMITS).verdict == "dangerous"
+
+    def test_a_truncated_or_compressed_joblib_fails_with_a_reason(self, tmp_path: Path) -> None:
+        path = tmp_path / "model.joblib"
+        joblib.dump({"w": np.arange(1000.0), "z": [1, 2]}, path)
+        path.write_bytes(path.read_bytes()[:600])
+        report = inspect_file(path, "model.joblib", LIMITS)
         assert report.verdict == "failed"
-        assert "not scanned" in (report.reason or "")
+        assert "could not be parsed" in (report.reason or "")
         compressed = tmp_path / "c.joblib"
         joblib.dump({"a": 1}, compressed, compress=3)
         assert "compressed" in (inspect_file(compressed, "c.joblib", LIMITS).reason or "")
