@@ -98,6 +98,19 @@ class TestClaims:
         assert summary is not None
         assert summary.verdict == "failed"
 
+    def test_a_worker_that_is_stopping_hands_its_job_back(
+        self, state: AppState, queued: int
+    ) -> None:
+        stopping = worker(state, "stopping")
+        claim = stopping.claim()
+        assert claim is not None
+        stopping.stop.set()  # the server shuts down while the job is claimed
+        assert stopping.process(claim) is False
+        [job] = jobs(state)
+        assert (job.status, job.attempts, job.claimed_by) == ("queued", 0, None)
+        assert worker(state, "next").run_once() is True
+        assert jobs(state)[0].status == "done"
+
     def test_a_queued_job_survives_a_restart(self, settings: Settings, queued: int) -> None:
         restarted = AppState.open(settings)  # a new process: nothing but the database is shared
         try:

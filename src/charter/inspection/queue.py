@@ -104,6 +104,16 @@ class ScanQueue:
         self.session.flush()
         return True
 
+    def release(self, claim: Claim, worker: str) -> bool:
+        """Put a claimed job back in the queue at once (its worker is stopping)."""
+        job = self._held(claim, worker)
+        if job is None:
+            return False
+        job.status, job.claimed_by, job.lease_expires_at = QUEUED, None, None
+        job.attempts -= 1  # an orderly stop is not a failed attempt
+        self.session.flush()
+        return True
+
     def cached(self, sha256: str, kind: str, engine: str) -> FileReport | None:
         row = self.scans.cached(sha256, kind, engine)
         return None if row is None else _report(row)

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -47,6 +47,7 @@ class ScanWorker:
     blobs: BlobStore
     settings: Settings
     name: str = ""
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -78,7 +79,8 @@ class ScanWorker:
                 ScanQueue(session).fail(claim, self.name, f"scan failed: {exc}"[:2000])
         return True
 
-    def run_forever(self, stop: threading.Event) -> None:
+    def run_forever(self) -> None:
+        stop = self.stop
         while not stop.is_set():
             try:
                 worked = self.run_once()
@@ -98,7 +100,14 @@ class ScanWorker:
                 return ScanQueue(session).fail(claim, self.name, "the version no longer exists")
         results = []
         for path, size, sha256 in subject.files:
-            results.append(FileResult(path, size, sha256, self._inspect(claim, path, sha256)))
+            try:
+                report = self._inspect(claim, path, sha256)
+            except sandbox.Interrupted:
+                # The server is stopping: hand the job back now rather than at lease expiry.
+                with self.db.transaction(write=True) as session:
+                    ScanQueue(session).release(claim, self.name)
+                return False
+            results.append(FileResult(path, size, sha256, report))
             with self.db.transaction(write=True) as session:
                 if not ScanQueue(session).renew(claim, self.name, self.lease_ms):
                     return False
@@ -119,7 +128,7 @@ class ScanWorker:
                         cached = ScanQueue(session).cached(sha256, kind, ENGINE)
                     if cached is not None:
                         return cached
-                report = sandbox.run(local, path, limits)
+                report = sandbox.run(local, path, limits, self.stop)
         except (OSError, NotFound) as exc:
             return failed("unknown", f"file could not be read from the blob store: {exc}")
         if report.format == "unknown" and kind != detect.UNKNOWN:
@@ -157,9 +166,9 @@ def start_workers(
 ) -> list[threading.Thread]:
     threads = []
     for index in range(settings.scan_workers):
-        worker = ScanWorker(db, blobs, settings)
+        worker = ScanWorker(db, blobs, settings, stop=stop)
         thread = threading.Thread(
-            target=worker.run_forever, args=(stop,), name=f"charter-scan-{index}", daemon=True
+            target=worker.run_forever, name=f"charter-scan-{index}", daemon=True
         )
         thread.start()
         threads.append(thread)
