@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from charter.artifacts.models import VersionFile
@@ -75,7 +75,7 @@ class ScanRepository:
         """
         return self.session.scalars(self._claimable(now).with_for_update(skip_locked=True)).first()
 
-    def _claimable(self, now: int):  # type: ignore[no-untyped-def]  # a Select of ScanJob
+    def _claimable(self, now: int) -> Select[ScanJob]:
         return (
             select(ScanJob)
             .where(
