@@ -304,3 +304,26 @@ class TestDiff:
         bad = http.get("/api/v1/diff", params={"a": "fraud", "b": "fraud/1"})
         assert bad.status_code == 400
         assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+class TestSdk:
+    def test_scan_wait_format_and_diff_through_the_client(self, http: TestClient) -> None:
+        from charter.client import Client, NotFound
+
+        create_model(http, "fraud")
+        ready_version_with_files(http, "fraud", {"m.onnx": model_files.onnx_model()})
+        ready_version_with_files(http, "fraud", {"m.onnx": model_files.onnx_model(inputs=4)})
+        with Client(http_client=http) as sdk:
+            report = sdk.wait_for_scan("fraud/2", timeout=30)
+            assert (report.verdict, report.pending) == ("cannot_carry_code", False)
+            assert report.files[0].format == "onnx"
+            sdk.wait_for_scan("fraud/1", timeout=30)
+            assert sdk.version_format("fraud/2").signature is not None
+            diff = sdk.diff("fraud/1", "fraud/2")
+            assert diff.signature["inputs"]["changed"]["x"]["b"]["shape"] == ["batch", 4]
+            job = sdk.request_scan("fraud/2")
+            waited = sdk.wait_for_scan("fraud/2", timeout=30).job
+            assert waited is not None
+            assert waited.id == job.id
+            with pytest.raises(NotFound):
+                sdk.scan("fraud/9")

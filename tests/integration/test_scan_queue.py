@@ -129,6 +129,17 @@ class TestClaims:
         assert jobs(state)[0].force is True
 
 
+class TestWaiting:
+    def test_waiting_for_a_scan_no_worker_runs_times_out(
+        self, http: TestClient, queued: int
+    ) -> None:
+        from charter.client import Client
+
+        with Client(http_client=http) as sdk, pytest.raises(TimeoutError, match="still pending"):
+            sdk.wait_for_scan("fraud/1", timeout=0.5)
+        assert http.get("/api/v1/models/fraud/versions/1/scan").json()["verdict"] == "pending"
+
+
 class TestWorkerThreads:
     def test_workers_started_with_the_app_drain_the_queue_and_stop(
         self, database_url: str, tmp_path: Path
