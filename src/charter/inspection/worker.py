@@ -132,7 +132,10 @@ class ScanWorker:
         except (OSError, NotFound) as exc:
             return failed("unknown", f"file could not be read from the blob store: {exc}")
         if report.format == "unknown" and kind != detect.UNKNOWN:
-            report.format = kind  # the child died before it could say what it was reading
+            # The child died (time or memory limit) before it could say what it read: record
+            # what it was reading, and do not cache a result that a quieter moment may improve.
+            report.format = kind
+            return report
         try:
             with self.db.transaction(write=True) as session:
                 ScanQueue(session).remember(sha256, kind, ENGINE, report)
