@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from starlette.testclient import TestClient
 
 from charter.api.state import AppState
@@ -127,6 +127,23 @@ class TestClaims:
         assert len(jobs(state)) == 1
         assert again.id == forced.id
         assert jobs(state)[0].force is True
+
+
+class TestBacklog:
+    def test_versions_from_before_scanning_are_queued_once(
+        self, http: TestClient, state: AppState, queued: int
+    ) -> None:
+        with state.db.transaction() as session:  # as if registered before this feature
+            session.execute(delete(ScanJob))
+        assert http.get("/api/v1/models/fraud/versions/1/scan").json()["verdict"] == "pending"
+        with state.db.transaction() as session:
+            assert ScanQueue(session).enqueue_unscanned() == 1
+        with state.db.transaction() as session:
+            assert ScanQueue(session).enqueue_unscanned() == 0
+        assert worker(state, "w").run_once() is True
+        scan = http.get("/api/v1/models/fraud/versions/1/scan").json()
+        assert scan["verdict"] == "no_known_dangerous_pattern"
+        assert scan["job"]["requested_by"] == "system"
 
 
 class TestWaiting:

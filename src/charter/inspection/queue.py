@@ -72,6 +72,13 @@ class ScanQueue:
             )
         )
 
+    def enqueue_unscanned(self, limit: int = 10_000) -> int:
+        """Queue a scan of every READY version that predates scanning; returns how many."""
+        found = self.scans.unscanned_versions(limit)
+        for version_id in found:
+            self.enqueue(version_id, SYSTEM.actor.name)
+        return len(found)
+
     def has_work(self) -> bool:
         return self.scans.has_claimable(now_ms())
 

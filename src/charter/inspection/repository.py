@@ -18,7 +18,7 @@ from charter.inspection.models import (
     VersionFileScan,
     VersionScan,
 )
-from charter.registry.models import ModelVersion, RegisteredModel
+from charter.registry.models import READY, ModelVersion, RegisteredModel
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,25 @@ class ScanRepository:
             )
             .order_by(ScanJob.id)
             .limit(1)
+        )
+
+    def unscanned_versions(self, limit: int) -> list[int]:
+        """READY versions with files that were never scanned nor queued (older than scanning)."""
+        scanned = select(VersionScan.version_id).where(VersionScan.version_id == ModelVersion.id)
+        queued = select(ScanJob.id).where(ScanJob.version_id == ModelVersion.id)
+        return list(
+            self.session.scalars(
+                select(ModelVersion.id)
+                .where(
+                    ModelVersion.status == READY,
+                    ModelVersion.deleted_at.is_(None),
+                    ModelVersion.file_count > 0,
+                    ~scanned.exists(),
+                    ~queued.exists(),
+                )
+                .order_by(ModelVersion.id)
+                .limit(limit)
+            )
         )
 
     # --- what a scan reads ---------------------------------------------------------------------

@@ -167,7 +167,16 @@ class ScanWorker:
 def start_workers(
     db: Database, blobs: BlobStore, settings: Settings, stop: threading.Event
 ) -> list[threading.Thread]:
-    threads = []
+    threads: list[threading.Thread] = []
+    if settings.scan_workers == 0:
+        return threads
+    try:
+        with db.transaction(write=True) as session:
+            backlog = ScanQueue(session).enqueue_unscanned()
+        if backlog:
+            logger.info("queued scans of %d versions registered before scanning", backlog)
+    except Exception:  # the workers start anyway; the next start tries again
+        logger.exception("could not queue the scans of older versions")
     for index in range(settings.scan_workers):
         worker = ScanWorker(db, blobs, settings, stop=stop)
         thread = threading.Thread(
