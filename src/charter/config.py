@@ -71,6 +71,27 @@ class Settings(BaseSettings):
         default=12 * 3600, ge=60, description="Lifetime of a browser session after SSO login"
     )
 
+    scan_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Background threads per server process that scan uploaded files; 0 disables",
+    )
+    scan_poll_seconds: float = Field(default=1.0, gt=0, description="How often idle workers look")
+    scan_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A claimed scan whose worker is silent this long is retried",
+    )
+    scan_max_attempts: int = Field(default=3, ge=1, description="Claims before a scan is failed")
+    scan_timeout_seconds: float = Field(default=60.0, gt=0, description="Limit per file inspected")
+    scan_memory_bytes: int = Field(
+        default=4 << 30, ge=64 << 20, description="Address-space limit of an inspection process"
+    )
+    scan_max_file_bytes: int = Field(
+        default=8 << 30, ge=1, description="Larger files are not inspected (verdict failed)"
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -19,6 +19,7 @@ from charter.api.routes import (
     auth,
     health,
     identity,
+    inspection,
     lifecycle,
     lineage,
     modelcards,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         approvals.router,
         audit.router,
         lineage.router,
+        inspection.router,
     ):
         app.include_router(router)
     mlflow_mount.include(app)

@@ -17,6 +17,7 @@ from charter.artifacts.service import ArtifactService
 from charter.blobs import BlobStore
 from charter.context import RequestContext
 from charter.errors import NotFound
+from charter.inspection.service import SECURITY_SCAN, SECURITY_SCAN_STRICT, InspectionService
 from charter.registry.models import ALIAS
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
@@ -53,6 +54,11 @@ def check_outcome(name: str, subject: CheckSubject) -> CheckOutcome:
         return _artifacts_verified(subject)
     if name == SIGNATURE:
         return _signature(subject)
+    if name in (SECURITY_SCAN, SECURITY_SCAN_STRICT):
+        found = InspectionService(subject.session, subject.ctx).security_outcome(
+            subject.model, subject.version, strict=name == SECURITY_SCAN_STRICT
+        )
+        return CheckOutcome(found.passed, found.detail, found.seen)
     return CheckOutcome(False, f"no check named {name!r} is known")
 
 

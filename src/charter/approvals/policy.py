@@ -14,7 +14,9 @@ The schema (every key optional except ``protected``, unknown keys refused)::
       - better_than_holder: {metric: auc, direction: higher}  # strictly better than the version
                                                               #   holding the target (or lower);
                                                               #   passes when there is no holder
-      - require_checks: [artifacts_verified]                # named checks that must pass
+      - require_checks: [artifacts_verified]                # named checks that must pass:
+                                                            #   artifacts_verified, security_scan,
+                                                            #   security_scan_strict, signature
       - require_checks:                                     # signature: a signature that
         - signature: {keys: ["sha256:<fingerprint>"]}       #   verifies, by one of these keys
                                                             #   (plain `signature`: any key)
@@ -50,7 +52,10 @@ from charter.errors import CharterError, InvalidArgument
 from charter.signatures.bundle import fingerprint
 
 MAX_POLICY_BYTES = 64 * 1024
-KNOWN_CHECKS = ("artifacts_verified", "signature")  # what evidence.check_outcome can answer
+# The names evidence.check_outcome can answer. security_scan: the version's files were scanned
+# and none is dangerous or failed to scan; security_scan_strict: nor suspicious; signature: a
+# signature that verifies (by one of the given keys, when named).
+KNOWN_CHECKS = ("artifacts_verified", "security_scan", "security_scan_strict", "signature")
 RULE_KINDS = (
     "require_tags",
     "require_lineage",
@@ -65,6 +70,8 @@ _TTL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DEFAULT_POLICY_YAML = """\
 # Built in: applies when neither the model nor the installation has a policy of its own.
 protected: {aliases: [champion], stages: [Production]}
+rules:
+  - require_checks: [security_scan]  # scanned, and no dangerous file (pickle code execution)
 approvals: {min: 1}
 """
 

@@ -25,6 +25,7 @@ from charter.blobs.stream import stream_to_blob
 from charter.context import RequestContext
 from charter.db import Database
 from charter.errors import Conflict, NotFound
+from charter.inspection.service import enqueue_ready
 from charter.registry.models import PENDING, READY, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
@@ -90,6 +91,7 @@ class ArtifactService:
             file_count=len(files),
             total_size=sum(f.size for f in files),
         )
+        enqueue_ready(self.session, self.ctx, version)
         return self.versions.view(model, version)
 
     def delete_file(self, name: str, selector: VersionSelector, path: str) -> None:
@@ -153,6 +155,8 @@ class ArtifactService:
                 file_count=len(files),
                 total_size=sum(f.size for f in files),
             )
+            # Scans run in the background: the upload path only queues one.
+            enqueue_ready(self.session, self.ctx, version)
         else:
             self.versions.mark_failed(version, reason)
         return self.versions.view(model, version)

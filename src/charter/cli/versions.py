@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.filesize import decimal
 
-from charter.cli import output, signing
+from charter.cli import output, scans, signing
 from charter.cli.connection import (
     DEFAULT_URL,
     JsonOption,
@@ -261,6 +261,51 @@ def verify(
             signing.show_verification(checked)
     if not report.ok or (checked is not None and not checked.ok):
         raise typer.Exit(1)
+
+
+@app.command("scan")
+def scan(
+    ref: RefArg,
+    rerun: Annotated[
+        bool, typer.Option("--rerun", help="Scan again, ignoring cached results.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a pending scan.")
+    ] = 300.0,
+    as_json: JsonOption = False,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Wait for a version's security scan and print each file's verdict.
+
+    Exit 0 when nothing dangerous was found (suspicious files are listed), 1 when a file is
+    dangerous or could not be scanned, 3 when the scan is still pending after --timeout.
+    """
+    with connect(url, token) as client:
+        if rerun:
+            client.request_scan(ref)
+        try:
+            report = client.wait_for_scan(ref, timeout=timeout)
+        except TimeoutError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(scans.EXIT_PENDING) from None
+    output.emit(report, as_json, scans.show_scan)
+    if report.verdict in scans.BLOCKING:
+        raise typer.Exit(scans.EXIT_BLOCKED)
+
+
+@app.command("diff")
+def diff(
+    a: Annotated[str, typer.Argument(help="The older version: name/VERSION, name@ALIAS, ...")],
+    b: Annotated[str, typer.Argument(help="The newer version.")],
+    as_json: JsonOption = False,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Compare two versions: metadata, metrics, lineage, signature and files (by SHA-256)."""
+    with connect(url, token) as client:
+        result = client.diff(a, b)
+    output.emit(result, as_json, scans.show_diff)
 
 
 @tag_app.command("set")

@@ -25,6 +25,14 @@ from charter.client._exceptions import (
     Unauthenticated,
     Unavailable,
 )
+from charter.client._inspection import (
+    FileFormat,
+    FileScan,
+    ScanJob,
+    ScanReport,
+    VersionDiff,
+    VersionFormat,
+)
 from charter.client._lineage import (
     ExternalModel,
     ImpactedVersion,
@@ -71,6 +79,8 @@ __all__ = [
     "ExpectedFiles",
     "ExternalModel",
     "FileEntry",
+    "FileFormat",
+    "FileScan",
     "Holding",
     "ImpactedVersion",
     "InvalidArgument",
@@ -92,6 +102,8 @@ __all__ = [
     "ProgressCallback",
     "Ref",
     "RegisteredModel",
+    "ScanJob",
+    "ScanReport",
     "Signature",
     "SignatureCheck",
     "SignatureReport",
@@ -104,6 +116,8 @@ __all__ = [
     "UpstreamNode",
     "VerifyProblem",
     "VerifyReport",
+    "VersionDiff",
+    "VersionFormat",
     "VersionKey",
 ]
 

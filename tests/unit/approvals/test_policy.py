@@ -66,7 +66,7 @@ class TestParse:
         assert DEFAULT_POLICY.protects("stage", "Production")
         assert not DEFAULT_POLICY.protects("alias", "challenger")
         assert not DEFAULT_POLICY.protects("stage", "Staging")
-        assert DEFAULT_POLICY.rules == ()
+        assert DEFAULT_POLICY.rules == (RequireChecks(require_checks=("security_scan",)),)
         assert DEFAULT_POLICY.approvals.min == 1
 
     def test_repeated_names_count_once(self) -> None:
