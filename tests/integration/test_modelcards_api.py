@@ -3,6 +3,7 @@ registry data, editable texts per model and per version, and hostile text kept i
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,11 @@ from starlette.testclient import TestClient
 from tests.factories.registry import create_model
 from tests.factories.signatures import ec_keypair, sign_files
 
-FILES = {"MLmodel": b"flavors: {}\n", "model.pkl": b"weights"}
+# A real (harmless) pickle: the default policy blocks a version whose files fail the scan.
+FILES = {
+    "MLmodel": b"flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n",
+    "model.pkl": pickle.dumps({"weights": [0.5, 1.5]}),
+}
 CARD = "/api/v1/models/fraud/versions/1/card"
 SECTIONS = [
     "Model Details",
@@ -120,11 +125,21 @@ class TestCard:
             "/api/v1/models/fraud/versions/1/signatures",
             json={"bundle": sign_files(tmp_path, FILES, private), "public_key": public.read_text()},
         ).json()
+        # The default policy requires the security scan, which runs in the background.
+        scanned = http.get("/api/v1/models/fraud/versions/1/scan", params={"wait": 30}).json()
+        assert scanned["job"]["status"] == "done", scanned
         request = http.post(
             "/api/v1/models/fraud/promotions",
             json={"version": 1, "alias": "champion", "justification": "beats the baseline"},
         ).json()
-        http.post(f"/api/v1/promotions/{request['id']}/approve", json={"comment": "agreed"})
+        approved = http.post(
+            f"/api/v1/promotions/{request['id']}/approve", json={"comment": "agreed"}
+        )
+        assert approved.status_code == 200, approved.text
+        assert "champion" in http.get("/api/v1/models/fraud/versions/1").json()["aliases"], (
+            scanned,
+            approved.text,
+        )
 
         matter, body = split(http.get("/api/v1/models/fraud/versions/@champion/card").text)
         assert (matter["charter"]["signature"], matter["charter"]["aliases"]) == (
