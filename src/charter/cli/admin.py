@@ -10,13 +10,11 @@ from typing import Annotated
 
 import typer
 
-from charter import migrate
-from charter.blobs import open_blob_store
-from charter.blobs.factory import S3Options
 from charter.config import Settings, get_settings
-from charter.db import create_db_engine
 from charter.errors import InvalidArgument, Unavailable
-from charter.identity.oidc import OidcConfig, is_loopback
+
+# Alembic, SQLAlchemy, boto3 and the OIDC client are imported by the commands that use them:
+# every `charter` invocation imports this module, and most only talk to a server.
 
 db_app = typer.Typer(help="Manage the installation's database.", no_args_is_help=True)
 
@@ -31,6 +29,9 @@ def _settings_with(**overrides: object) -> Settings:
 
 
 def apply_migrations(settings: Settings) -> str | None:
+    from charter import migrate
+    from charter.db import create_db_engine
+
     engine = create_db_engine(settings)
     try:
         migrate.upgrade(engine)
@@ -62,6 +63,9 @@ def db_upgrade(
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's migration revision and the newest one this Charter knows."""
+    from charter import migrate
+    from charter.db import create_db_engine
+
     settings = get_settings()
     engine = create_db_engine(settings)
     try:
@@ -126,6 +130,8 @@ class AuthMode(StrEnum):
 
 
 def _check_authentication(settings: Settings) -> None:
+    from charter.identity.oidc import OidcConfig, is_loopback
+
     """Secure by default: with authentication off, only this machine may connect."""
     if settings.auth:
         OidcConfig.from_settings(settings)  # a bad SSO setting fails now, not at first login
@@ -138,6 +144,9 @@ def _check_authentication(settings: Settings) -> None:
 
 
 def _require_current_schema(settings: Settings) -> None:
+    from charter import migrate
+    from charter.db import create_db_engine
+
     engine = create_db_engine(settings)
     try:
         current, head = migrate.current_revision(engine), migrate.head_revision()
@@ -151,6 +160,9 @@ def _require_current_schema(settings: Settings) -> None:
 
 
 def _sweep_stale_uploads(settings: Settings) -> None:
+    from charter.blobs import open_blob_store
+    from charter.blobs.factory import S3Options
+
     """Temp files of uploads cut short by a crash or SIGKILL never become visible; drop them."""
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
     store = open_blob_store(
