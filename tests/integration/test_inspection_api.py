@@ -21,6 +21,7 @@ from charter.audit.service import AuditService
 from charter.config import Settings
 from charter.context import SYSTEM
 from charter.inspection.models import BlobScan
+from tests.factories.lineage import add_lineage
 from tests.factories.registry import create_model, ready_version_with_files
 from tests.support import model_files
 
@@ -297,6 +298,45 @@ class TestDiff:
         assert diff["metrics"]["changed"]["auc"]["b"] == 0.9
         assert diff["tags"]["changed"]["team"] == {"a": "run-a", "b": "run-b"}
         assert diff["lineage"]["changed"]["run_id"] == {"a": "run-a", "b": "run-b"}
+
+    def test_recorded_lineage_entries_are_compared(self, http: TestClient) -> None:
+        create_model(http, "fraud")
+        for _ in range(2):
+            http.post("/api/v1/models/fraud/versions", json={"source": "s3://b/m"})
+        common = {
+            "code": [{"repo": "https://github.com/acme/fraud", "commit": "4f2a9c1e0b7d"}],
+            "environment": {"python_version": "3.11.7"},
+        }
+        add_lineage(
+            http,
+            "fraud/1",
+            datasets=[{"uri": "s3://lake/train.parquet", "snapshot": "v3"}],
+            hyperparameters={"lr": 0.01, "epochs": 5},
+            **common,
+        )
+        add_lineage(
+            http,
+            "fraud/2",
+            datasets=[
+                {"uri": "s3://lake/train.parquet", "snapshot": "v4"},
+                {"uri": "s3://lake/holdout.parquet", "role": "evaluation", "snapshot": "h1"},
+            ],
+            hyperparameters={"lr": 0.02, "epochs": 5},
+            parents=[{"version": "fraud/1"}],
+            **common,
+        )
+        lineage = http.get("/api/v1/diff", params={"a": "fraud/1", "b": "fraud/2"}).json()[
+            "lineage"
+        ]
+        assert lineage["changed"] == {
+            "dataset:training:s3://lake/train.parquet": {"a": "v3", "b": "v4"},
+            "hyperparameter:lr": {"a": 0.01, "b": 0.02, "delta": pytest.approx(0.01)},
+        }
+        assert lineage["added"] == {
+            "dataset:evaluation:s3://lake/holdout.parquet": "h1",
+            "parent:fine_tuned_from:fraud": "fraud/1",
+        }
+        assert lineage["removed"] == {}
 
     def test_diffing_a_missing_version_or_a_bad_reference_fails(self, http: TestClient) -> None:
         create_model(http, "fraud")

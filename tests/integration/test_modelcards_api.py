@@ -12,15 +12,20 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
+from charter.config import Settings
+from tests.factories.lineage import add_lineage
 from tests.factories.registry import create_model
 from tests.factories.signatures import ec_keypair, sign_files
+from tests.support import model_files
 
-# A real (harmless) pickle: the default policy blocks a version whose files fail the scan.
+# A real MLmodel with a signature, and a real (harmless) pickle: the default policy blocks a
+# version whose files fail the scan.
 FILES = {
-    "MLmodel": b"flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n",
+    "MLmodel": model_files.MLMODEL.encode(),
     "model.pkl": pickle.dumps({"weights": [0.5, 1.5]}),
 }
 CARD = "/api/v1/models/fraud/versions/1/card"
+SHA = "4f2a9c1e0b7d3a5f6e8c9b1a2d3e4f5a6b7c8d9e"
 SECTIONS = [
     "Model Details",
     "Uses",
@@ -45,6 +50,11 @@ HOSTILE = (
 
 
 @pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, scan_poll_seconds=0.05)
+
+
+@pytest.fixture
 def version(http: TestClient) -> dict[str, Any]:
     create_model(http, "fraud", description="Scores card payments", tags={"team": "risk"})
     created = http.post(
@@ -55,6 +65,9 @@ def version(http: TestClient) -> dict[str, Any]:
         http.put(f"/api/v1/models/fraud/versions/{created['version']}/files/{path}", content=data)
     finalized = http.post(f"/api/v1/models/fraud/versions/{created['version']}/finalize")
     assert finalized.json()["status"] == "READY"
+    # The scan runs in the background; a card shows its verdict once it is done.
+    scanned = http.get("/api/v1/models/fraud/versions/1/scan", params={"wait": 30}).json()
+    assert scanned["job"]["status"] == "done", scanned
     result: dict[str, Any] = finalized.json()
     return result
 
@@ -96,7 +109,7 @@ class TestCard:
         }
         assert matter["charter"]["manifest_digest"] == version["manifest_digest"]
         assert (matter["charter"]["scan"], matter["charter"]["signature"]) == (
-            "not scanned",
+            "no_known_dangerous_pattern",
             "unsigned",
         )
         assert headings(body)[0] == "# Model Card for fraud version 1"
@@ -105,6 +118,12 @@ class TestCard:
         assert "| auc | 0.91 |" in body
         assert "`run-42`" in body
         assert "_Not documented yet._" in body
+        assert "- **Scan status:** no\\_known\\_dangerous\\_pattern, scanned at " in body
+        assert "Read from `MLmodel`." in body
+        assert "**Inputs**\n\n| Name | Type | Shape |" in body
+        assert "| amount | double |  |" in body
+        assert "| age | long |  |" in body
+        assert "| \\#0 | tensor (int64) | `[-1]` |" in body
 
     def test_json_format_has_the_same_sections_as_data(
         self, http: TestClient, version: dict[str, Any]
@@ -113,9 +132,52 @@ class TestCard:
         assert [s["title"] for s in card["sections"]] == SECTIONS
         sections = {s["key"]: s["data"] for s in card["sections"]}
         assert sections["evaluation"] == {"metrics": {"auc": 0.91, "f1": 0.8}}
-        assert sections["provenance"]["lineage"]["run_id"] == "run-42"
+        assert sections["provenance"]["run_id"] == "run-42"
+        assert sections["provenance"]["lineage"]["datasets"] == []
+        assert [i["name"] for i in sections["io_signature"]["schema"]["inputs"]] == [
+            "amount",
+            "age",
+        ]
+        scan = sections["integrity"]["scan"]
+        assert scan["status"] == "no_known_dangerous_pattern"
+        assert (scan["dangerous_files"], scan["suspicious_files"], scan["failed_files"]) == (
+            0,
+            0,
+            0,
+        )
+        assert scan["scanned_at"].endswith("Z")
         assert sections["integrity"]["signature"] == {"status": "unsigned", "signatures": []}
         assert card["metadata"]["charter"]["version"] == 1
+
+    def test_provenance_shows_the_recorded_lineage(
+        self, http: TestClient, version: dict[str, Any]
+    ) -> None:
+        create_model(http, "base")
+        http.post("/api/v1/models/base/versions", json={"source": "s3://b/base"})
+        add_lineage(
+            http,
+            "fraud/1",
+            datasets=[{"uri": "s3://lake/fraud/train.parquet", "snapshot": "v3", "row_count": 10}],
+            code=[{"repo": "https://github.com/acme/fraud", "commit": SHA, "path": "train.py"}],
+            run={"id": "run-42", "link": "https://ml.example/runs/42"},
+            parents=[{"version": "base/1"}],
+            environment={"python_version": "3.11.7"},
+            hyperparameters={"lr": 0.01, "note": "<h2>x</h2> | # y"},
+        )
+        _, body = split(http.get(CARD).text)
+        assert "| training | `s3://lake/fraud/train.parquet` | v3 | 10 |" in body
+        assert f"| https://github.com/acme/fraud | `{SHA}` | train.py |" in body
+        assert "| fine tuned from | base/1 |  |" in body
+        assert "- **python\\_version:** `3.11.7`" in body
+        assert "| lr | 0.01 |" in body
+        assert "| note | \\<h2\\>x\\</h2\\> \\| \\# y |" in body
+        assert "- **Run link:** `https://ml.example/runs/42`" in body
+        assert [h.removeprefix("## ") for h in headings(body) if h.startswith("## ")] == SECTIONS
+        card = http.get(CARD, params={"format": "json"}).json()
+        lineage = {s["key"]: s["data"] for s in card["sections"]}["provenance"]["lineage"]
+        assert lineage["datasets"][0]["snapshot"] == "v3"
+        assert lineage["parents"][0]["version"]["model"] == "base"
+        assert lineage["hyperparameters"] == {"lr": 0.01, "note": "<h2>x</h2> | # y"}
 
     def test_signature_and_governance_appear_once_they_exist(
         self, http: TestClient, version: dict[str, Any], tmp_path: Path

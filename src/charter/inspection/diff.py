@@ -1,7 +1,8 @@
 """Comparing two versions: metadata, tags, metrics, signature, files (by sha256), lineage, scans.
 
-``lineage_of`` is the extension point of the lineage area: the diff compares whatever it
-returns, so richer lineage shows up in diffs without a change here.
+Lineage is compared as a flat mapping (``lineage_of``): one key per dataset, code repository,
+feature view, parent, environment entry and hyperparameter, so that the diff names each entry
+added, removed or changed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from charter.context import RequestContext
 from charter.inspection.repository import ScanRepository
 from charter.inspection.schemas import FilesDiff, MappingDiff, SignatureDiff, VersionDiffRead
+from charter.lineage.schemas import LineageRead
+from charter.lineage.service import LineageService
 from charter.registry.references import VersionSelector
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
@@ -34,12 +37,38 @@ METADATA_FIELDS = (
 )
 
 
-def lineage_of(version: VersionView) -> dict[str, Any]:
-    """A version's lineage as the diff sees it: the run and source it came from, for now.
-
-    The lineage area replaces this with its datasets, code commit and parent models.
-    """
-    return {"run_id": version.run_id, "source": version.source, "run_link": version.run_link}
+def lineage_of(version: VersionView, lineage: LineageRead) -> dict[str, Any]:
+    """A version's lineage as the diff sees it: each entry keyed by what it is (a dataset by
+    role and URI, code by repository, a parent by relation and model), valued by what pins it
+    (the snapshot, the commit, the parent's version), so a new snapshot is a change."""
+    run = lineage.run
+    flat: dict[str, Any] = {
+        "source": version.source,
+        "run_id": run.id if run is not None else version.run_id,
+        "run_link": (run.link if run is not None else None) or version.run_link,
+    }
+    for dataset in lineage.datasets:
+        flat[f"dataset:{dataset.role}:{dataset.uri}"] = dataset.snapshot
+    for code in lineage.code:
+        flat[f"code:{code.repo or code.path or ''}"] = code.commit
+    for feature in lineage.features:
+        flat[f"feature:{feature.store}/{feature.view}"] = {
+            "version": feature.version,
+            "features": sorted(feature.features),
+        }
+    for parent in lineage.parents:
+        if parent.version is not None:
+            flat[f"parent:{parent.relation}:{parent.version.model}"] = parent.version.ref
+        elif parent.external is not None:
+            external = parent.external
+            flat[f"parent:{parent.relation}:{external.source}/{external.name}"] = external.revision
+    if lineage.logged_model is not None:
+        flat["logged_model"] = lineage.logged_model.id
+    if run is not None:
+        flat.update({f"run_param:{k}": v for k, v in run.params.items()})
+    flat.update({f"environment:{k}": v for k, v in lineage.environment.items()})
+    flat.update({f"hyperparameter:{k}": v for k, v in lineage.hyperparameters.items()})
+    return flat
 
 
 def mapping_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> MappingDiff:
@@ -107,6 +136,7 @@ class DiffService:
     def __init__(self, session: Session, ctx: RequestContext) -> None:
         self.session = session
         self.versions = VersionService(session, ctx)
+        self.lineage = LineageService(session, ctx)
         self.scans = ScanRepository(session)
 
     def diff(
@@ -121,9 +151,13 @@ class DiffService:
             metrics=mapping_diff(left.metrics, right.metrics),
             signature=signature_diff(self._signature(left.id), self._signature(right.id)),
             files=files_diff(self._files(left.id), self._files(right.id)),
-            lineage=mapping_diff(lineage_of(left), lineage_of(right)),
+            lineage=mapping_diff(self._lineage(left), self._lineage(right)),
             scan=mapping_diff(self._scan(left.id), self._scan(right.id)),
         )
+
+    def _lineage(self, view: VersionView) -> dict[str, Any]:
+        recorded = self.lineage.get(view.model, VersionSelector(number=view.version))
+        return lineage_of(view, recorded)
 
     def _signature(self, version_id: int) -> dict[str, Any] | None:
         summary = self.scans.summary(version_id)

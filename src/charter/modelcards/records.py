@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from charter.approvals.service import PromotionService
 from charter.approvals.views import PromotionView
+from charter.inspection.service import InspectionService
+from charter.inspection.verdicts import DANGEROUS, FAILED, SUSPICIOUS
 from charter.modelcards import markdown as md
 from charter.modelcards.sections import CardSubject, Section, iso
 from charter.pagination import Page
@@ -17,12 +19,40 @@ from charter.signatures.service import SignatureService
 T = TypeVar("T")
 PAGE = 1000
 MAX_ROWS = 10_000  # a card lists a version's history, not a model's whole archive
+REASON_SHOWN = 500  # characters of a scan's reason in the Markdown; the data has it whole
 
 
 def scan_status(subject: CardSubject) -> dict[str, Any]:
-    """The version's security scan; the seam where the scanning area plugs in."""
-    del subject
-    return {"status": "not scanned"}
+    """The version's security scan: its verdict (``pending`` while a scan is queued or running),
+    why, when, and how many files were found dangerous, suspicious or impossible to scan."""
+    scan = InspectionService(subject.session, subject.ctx).scan(
+        subject.model.name, subject.selector
+    )
+    verdicts = [f.verdict for f in scan.files]
+    return {
+        "status": scan.verdict,
+        "reason": scan.reason,
+        "scanned_at": iso(scan.scanned_at),
+        "dangerous_files": verdicts.count(DANGEROUS),
+        "suspicious_files": verdicts.count(SUSPICIOUS),
+        "failed_files": verdicts.count(FAILED),
+    }
+
+
+def _scan_text(scan: dict[str, Any]) -> str:
+    found = [
+        f"{scan[key]} {label}"
+        for key, label in (
+            ("dangerous_files", "dangerous"),
+            ("suspicious_files", "suspicious"),
+            ("failed_files", "failed to scan"),
+        )
+        if scan[key]
+    ]
+    counts = f" ({', '.join(found)} files)" if found else ""
+    when = f", scanned at {scan['scanned_at']}" if scan["scanned_at"] else ""
+    reason = f": {scan['reason'][:REASON_SHOWN]}" if scan["reason"] else ""
+    return md.inline(f"{scan['status']}{counts}{when}{reason}")
 
 
 def signature_status(subject: CardSubject) -> dict[str, Any]:
@@ -62,7 +92,7 @@ def integrity(subject: CardSubject) -> Section:
     rows = [
         ("Manifest digest", md.code(version.manifest_digest or "none (no files in Charter)")),
         ("Files", f"{version.file_count} ({version.total_size} bytes)"),
-        ("Scan status", md.inline(scan["status"])),
+        ("Scan status", _scan_text(scan)),
         ("Signature status", md.inline(signing["status"])),
     ]
     parts = [md.facts(rows)]

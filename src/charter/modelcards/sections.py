@@ -2,13 +2,13 @@
 
 A provider is a function ``(CardSubject) -> Section``: it reads what it needs through the
 services of the area that owns it and returns the section both as data (for ``?format=json``)
-and as Markdown. ``PROVIDERS`` lists them in card order; an area that lands later (lineage,
-scans, introspection) adds or replaces a provider here, or fills one of the seams below
-(``lineage_facts``, ``scan_status``, ``io_schema``), without touching the rest.
+and as Markdown. ``PROVIDERS`` lists them in card order; another area's data comes in through
+one seam each (``lineage_facts`` from lineage, ``io_schema`` and ``scan_status`` from inspection).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +18,11 @@ from sqlalchemy.orm import Session
 
 from charter.blobs import BlobStore
 from charter.context import RequestContext
+from charter.inspection.service import InspectionService
+from charter.lineage.schemas import LineageRead, ParentRead
+from charter.lineage.service import LineageService
 from charter.modelcards import markdown as md
+from charter.registry.references import VersionSelector
 from charter.registry.views import ModelView, VersionView
 
 NOT_DOCUMENTED = "_Not documented yet._"
@@ -38,6 +42,10 @@ class CardSubject:
     @property
     def ref(self) -> str:
         return f"{self.model.name}/{self.version.version}"
+
+    @property
+    def selector(self) -> VersionSelector:
+        return VersionSelector(number=self.version.version)
 
 
 @dataclass(frozen=True)
@@ -149,36 +157,144 @@ def evaluation(subject: CardSubject) -> Section:
 
 
 def io_schema(subject: CardSubject) -> Mapping[str, Any] | None:
-    """The version's inputs and outputs; the seam where introspection plugs in."""
-    del subject
-    return None
+    """The version's inputs, outputs and params as introspection read them (from its MLmodel,
+    else its ONNX graph); None until a scan has read them, or when no file declares them."""
+    return InspectionService(subject.session, subject.ctx).signature(subject.version.id)
+
+
+_SIGNATURE_PARTS = (("inputs", "Inputs"), ("outputs", "Outputs"), ("params", "Parameters"))
+
+
+def _spec_row(spec: Mapping[str, Any]) -> list[str]:
+    kind = spec.get("type") or ""
+    if spec.get("dtype"):
+        kind = f"{kind} ({spec['dtype']})" if kind else spec["dtype"]
+    shape = spec.get("shape")
+    return [
+        md.inline(spec.get("name") or ""),
+        md.inline(kind),
+        md.code(json.dumps(shape)) if shape is not None else "",
+    ]
 
 
 def model_signature(subject: CardSubject) -> Section:
     schema = io_schema(subject)
-    text = (
-        md.facts([(md.inline(k), md.inline(v)) for k, v in schema.items()])
-        if schema
-        else "The inputs and outputs of this version are not recorded."
-    )
-    return Section("io_signature", "Model Signature", {"schema": schema}, text)
+    if not schema:
+        text = "The inputs and outputs of this version are not recorded."
+        return Section("io_signature", "Model Signature", {"schema": None}, text)
+    parts = [f"Read from {md.code(str(schema.get('source') or 'the model files'))}."]
+    for key, title in _SIGNATURE_PARTS:
+        specs = [s for s in schema.get(key) or [] if isinstance(s, Mapping)]
+        if specs:
+            table = md.table(["Name", "Type", "Shape"], [_spec_row(s) for s in specs])
+            parts.append(f"**{title}**\n\n{table}")
+    return Section("io_signature", "Model Signature", {"schema": dict(schema)}, "\n\n".join(parts))
 
 
-def lineage_facts(subject: CardSubject) -> dict[str, str | None]:
-    """Where the version came from; the seam where the lineage area plugs in."""
-    version = subject.version
-    return {"source": version.source, "run_id": version.run_id, "run_link": version.run_link}
-
-
-_LINEAGE_LABELS = {"source": "Source", "run_id": "Run", "run_link": "Run link"}
+def lineage_facts(subject: CardSubject) -> LineageRead:
+    """Where the version came from, as the lineage area recorded it."""
+    return LineageService(subject.session, subject.ctx).get(subject.model.name, subject.selector)
 
 
 def provenance(subject: CardSubject) -> Section:
-    lineage = lineage_facts(subject)
-    known = {k: v for k, v in lineage.items() if v}
-    text = (
-        md.facts([(md.inline(_LINEAGE_LABELS.get(k, k)), md.code(v)) for k, v in known.items()])
-        if known
-        else "No lineage is recorded for this version."
+    version, lineage = subject.version, lineage_facts(subject)
+    run_id = lineage.run.id if lineage.run else version.run_id
+    run_link = (lineage.run.link if lineage.run else None) or version.run_link
+    recorded = lineage.model_dump(
+        mode="json", by_alias=True, exclude={"model", "version", "status"}
     )
-    return Section("provenance", "Provenance", {"lineage": lineage}, text)
+    data = {"source": version.source, "run_id": run_id, "run_link": run_link, "lineage": recorded}
+    facts = [
+        (label, md.code(value))
+        for label, value in (
+            ("Source", version.source),
+            ("Run", run_id),
+            ("Run link", run_link),
+            ("Logged model", lineage.logged_model.id if lineage.logged_model else None),
+        )
+        if value
+    ]
+    parts = [md.facts(facts)] if facts else []
+    parts += [f"**{title}**\n\n{body}" for title, body in provenance_tables(lineage) if body]
+    text = "\n\n".join(parts) or "No lineage is recorded for this version."
+    return Section("provenance", "Provenance", data, text)
+
+
+def provenance_tables(lineage: LineageRead) -> list[tuple[str, str]]:
+    """(title, Markdown table) per part of the lineage; an empty table for a part not recorded."""
+
+    def table(header: list[str], rows: list[list[str]]) -> str:
+        return md.table(header, rows) if rows else ""
+
+    def opt(value: object) -> str:
+        return "" if value is None else md.inline(value)
+
+    run_params = lineage.run.params if lineage.run else {}
+    return [
+        (
+            "Datasets",
+            table(
+                ["Role", "URI", "Snapshot", "Rows"],
+                [
+                    [md.inline(d.role), md.code(d.uri), opt(d.snapshot), opt(d.row_count)]
+                    for d in lineage.datasets
+                ],
+            ),
+        ),
+        (
+            "Code",
+            table(
+                ["Repository", "Commit", "Path"],
+                [[opt(c.repo), md.code(c.commit), opt(c.path)] for c in lineage.code],
+            ),
+        ),
+        (
+            "Features",
+            table(
+                ["Store", "View", "Version", "Features"],
+                [
+                    [
+                        md.inline(f.store),
+                        md.inline(f.view),
+                        opt(f.version),
+                        md.inline(", ".join(f.features)),
+                    ]
+                    for f in lineage.features
+                ],
+            ),
+        ),
+        (
+            "Parents",
+            table(["Relation", "Model", "Revision"], [_parent_row(p) for p in lineage.parents]),
+        ),
+        (
+            "Environment",
+            md.facts([(md.inline(k), md.code(v)) for k, v in lineage.environment.items()]),
+        ),
+        (
+            "Hyperparameters",
+            table(
+                ["Name", "Value"],
+                [[md.inline(k), md.inline(_scalar(v))] for k, v in lineage.hyperparameters.items()],
+            ),
+        ),
+        (
+            "Run parameters",
+            table(["Name", "Value"], [[md.inline(k), md.inline(v)] for k, v in run_params.items()]),
+        ),
+    ]
+
+
+def _scalar(value: object) -> str:
+    """A hyperparameter as written in JSON (``true``, ``0.01``), text as it is."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _parent_row(parent: ParentRead) -> list[str]:
+    relation = md.inline(parent.relation.replace("_", " "))
+    if parent.version is not None:
+        return [relation, md.inline(parent.version.ref), ""]
+    external = parent.external
+    assert external is not None  # a parent is a version or an external model
+    name = f"{external.name} ({external.source})"
+    return [relation, md.inline(name), md.inline(external.revision or "")]
