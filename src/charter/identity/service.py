@@ -7,11 +7,13 @@ write that the caller makes in its own short transaction (``touch_token``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from charter import access
+from charter.audit import AuditService
 from charter.context import Actor, RequestContext
 from charter.db import now_ms
 from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
@@ -25,6 +27,7 @@ from charter.identity.repository import (
     TokenRepository,
     UserRepository,
 )
+from charter.registry.models import RegisteredModel
 from charter.registry.service import ModelService
 
 # A token's last use is written at most this often: never a write on every request.
@@ -103,6 +106,7 @@ class IdentityService:
         expires_in_seconds: int | None = None,
     ) -> tuple[UserView, IssuedToken]:
         """A new account with its first token (and a global grant when ``role`` is given)."""
+        access.require(self.ctx, Role.ADMIN)
         name = names.user_name(name)
         if kind not in USER_KINDS:
             raise InvalidArgument(f"kind {kind!r} is not one of user, service", field="kind")
@@ -112,6 +116,8 @@ class IdentityService:
             raise AlreadyExists(f"user {name!r} already exists", user=name)
         user = self.users.add(User(name=name, kind=kind, created_by=self.ctx.actor.name))
         self.users.set_groups(user.id, clean_groups)
+        after = {"kind": kind, "groups": clean_groups, "role": parsed_role}
+        self._audit("user.create", "user", user.id, name, after=after)
         if parsed_role is not None:
             GrantService(self.session, self.ctx).add(PrincipalType.USER, name, parsed_role)
         issued = self._issue(user, token_name, expires_in_seconds)
@@ -127,20 +133,26 @@ class IdentityService:
         return self._views([self.get_user_row(name)])[0]
 
     def list_users(self) -> list[UserView]:
+        access.require(self.ctx, Role.ADMIN)
         return self._views(self.users.list_all())
 
     def disable_user(self, name: str) -> UserView:
         """Stops every token and session of the account at once; its grants stay."""
+        access.require(self.ctx, Role.ADMIN)
         user = self.get_user_row(name)
         if user.disabled_at is None:
             user.disabled_at = self.now()
             user.updated_at = user.disabled_at
             self.session.flush()
+            self._audit("user.disable", "user", user.id, user.name)
         return self._views([user])[0]
 
     def set_groups(self, name: str, groups: Iterable[str]) -> UserView:
+        access.require(self.ctx, Role.ADMIN)
         user = self.get_user_row(name)
-        self.users.set_groups(user.id, names.group_names(groups))
+        clean = names.group_names(groups)
+        self.users.set_groups(user.id, clean)
+        self._audit("user.groups.set", "user", user.id, user.name, after={"groups": clean})
         return self._views([user])[0]
 
     def _views(self, users: Sequence[User]) -> list[UserView]:
@@ -165,6 +177,7 @@ class IdentityService:
     def create_token(
         self, user_name: str, name: str = "api", expires_in_seconds: int | None = None
     ) -> IssuedToken:
+        access.require(self.ctx, Role.ADMIN)
         user = self.get_user_row(user_name)
         if user.disabled_at is not None:
             raise Conflict(f"user {user.name!r} is disabled", user=user.name)
@@ -180,6 +193,7 @@ class IdentityService:
         return self._issue(user, name, seconds)
 
     def list_tokens(self, user_name: str | None = None) -> list[TokenView]:
+        access.require(self.ctx, Role.ADMIN)
         user_id = self.get_user_row(user_name).id if user_name is not None else None
         return [_token_view(t, owner) for t, owner in self.tokens.list_with_owner(user_id)]
 
@@ -188,6 +202,7 @@ class IdentityService:
         return [_token_view(t, owner) for t, owner in self.tokens.list_with_owner(user.id)]
 
     def revoke_token(self, token_id: int) -> TokenView:
+        access.require(self.ctx, Role.ADMIN)
         return self._revoke(token_id, owner_id=None)
 
     def revoke_own_token(self, token_id: int) -> TokenView:
@@ -202,6 +217,9 @@ class IdentityService:
             token.revoked_at = self.now()
             token.revoked_by = self.ctx.actor.name
             self.session.flush()
+            owner = self.session.get(User, token.user_id)
+            label = f"{owner.name if owner else token.user_id}/{token.name}"
+            self._audit("token.revoke", "token", token.id, label)
         owner = self.session.get(User, token.user_id)
         return _token_view(token, owner.name if owner else "")
 
@@ -231,7 +249,21 @@ class IdentityService:
             )
         )
         view = _token_view(row, user.name)
+        after = {"user": user.name, "name": name, "expires_at": expires_at}
+        self._audit("token.create", "token", row.id, f"{user.name}/{name}", after=after)
         return IssuedToken(**vars(view), token=secret)
+
+    def _audit(
+        self,
+        action: str,
+        resource_type: str,
+        resource_id: int,
+        resource_name: str,
+        after: Mapping[str, object] | None = None,
+    ) -> None:
+        AuditService(self.session, self.ctx).record(
+            action, resource_type, resource_id, resource_name, after=after
+        )
 
     # -- authentication ------------------------------------------------------------------
 
@@ -307,7 +339,10 @@ class GrantService:
         parsed = parse_role(role)
         if model is not None and prefix is not None:
             raise InvalidArgument("a grant is on a model or on a prefix, not both", field="model")
-        model_id = ModelService(self.session, self.ctx).get_row(model).id if model else None
+        row = ModelService(self.session, self.ctx).get_row(model) if model else None
+        # A model's maintainers manage the grants on it; every other grant is an admin's.
+        access.require(self.ctx, Role.MAINTAINER if row is not None else Role.ADMIN, row)
+        model_id = row.id if row is not None else None
         pattern = parse_prefix(prefix) if prefix is not None else None
         scope, target = _target(model_id, pattern)
         existing = self.grants.find(kind, who, target)
@@ -316,7 +351,7 @@ class GrantService:
                 f"{kind} {who!r} already holds {existing.role} on {target}",
                 grant=existing.id,
             )
-        return self.grants.add(
+        grant = self.grants.add(
             Grant(
                 principal_type=kind,
                 principal=who,
@@ -329,12 +364,39 @@ class GrantService:
                 created_by=self.ctx.actor.name,
             )
         )
+        self._audit("grant.add", grant, row.name if row is not None else None, after=True)
+        return grant
 
     def remove(self, grant_id: int) -> None:
         grant = self.grants.get(grant_id)
         if grant is None:
             raise NotFound(f"grant {grant_id} does not exist", grant=grant_id)
+        row = self._model_of(grant)
+        access.require(self.ctx, Role.MAINTAINER if row is not None else Role.ADMIN, row)
+        self._audit("grant.remove", grant, row.name if row is not None else None, after=False)
         self.grants.delete(grant)
+
+    def _model_of(self, grant: Grant) -> RegisteredModel | None:
+        if grant.model_id is None:
+            return None
+        return self.session.get(RegisteredModel, grant.model_id)
+
+    def _audit(self, action: str, grant: Grant, model: str | None, *, after: bool) -> None:
+        """A grant on a model is named after the model, so the model's own trail shows it."""
+        state = {
+            "principal_type": grant.principal_type,
+            "principal": grant.principal,
+            "role": grant.role,
+            "target": grant.target,
+        }
+        AuditService(self.session, self.ctx).record(
+            action,
+            "model_grant" if model is not None else "grant",
+            grant.id,
+            model if model is not None else grant.target,
+            before=None if after else state,
+            after=state if after else None,
+        )
 
     def list_grants(
         self,
@@ -343,8 +405,9 @@ class GrantService:
         model: str | None = None,
     ) -> list[Grant]:
         kind = _principal_type(principal_type) if principal_type is not None else None
-        model_id = ModelService(self.session, self.ctx).get_row(model).id if model else None
-        return self.grants.search(kind, principal, model_id)
+        row = ModelService(self.session, self.ctx).get_row(model) if model else None
+        access.require(self.ctx, Role.MAINTAINER if row is not None else Role.ADMIN, row)
+        return self.grants.search(kind, principal, row.id if row is not None else None)
 
     def held_by(self, actor: Actor) -> list[Grant]:
         """Every grant to the actor or its groups: fetch once, then ask ``role_of`` freely."""

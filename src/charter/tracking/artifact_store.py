@@ -34,6 +34,7 @@ from charter.tracking.artifact_schemas import FileInfoRead
 from charter.tracking.models import MultipartPart, MultipartUpload, TrackedArtifact
 from charter.tracking.repository import RunRepository
 from charter.tracking.responses import RunArtifacts
+from charter.tracking.trail import audit, may_read, may_write
 
 ARTIFACTS_SCHEME = "mlflow-artifacts"
 WRITE_BATCH = 1 << 20  # bytes gathered before one write is handed to a worker thread
@@ -89,6 +90,7 @@ class ArtifactNamespace:
 
     def check_writable(self, path: str) -> None:
         """A file may not sit where a directory is, nor below another file."""
+        may_write(self.ctx)
         segments = path.split("/")
         ancestors = ["/".join(segments[:i]) for i in range(1, len(segments))]
         blocking = self.files.files_at(ancestors)
@@ -101,9 +103,13 @@ class ArtifactNamespace:
 
     def record(self, path: str, blob: BlobInfo) -> TrackedArtifact:
         self.check_writable(path)
-        return self.files.put(path, blob.size, blob.sha256)
+        row = self.files.put(path, blob.size, blob.sha256)
+        after = {"size": blob.size, "sha256": blob.sha256}
+        audit(self.session, self.ctx, "run_artifact.upload", path, after=after)
+        return row
 
     def open(self, path: str) -> FileDownload:
+        may_read(self.ctx)
         path = clean_path(path)
         row = self.files.get(path)
         if row is None:
@@ -113,6 +119,7 @@ class ArtifactNamespace:
 
     def listing(self, path: str | None) -> list[FileInfoRead]:
         """The files and directories directly in ``path``; a file lists as nothing (MLflow)."""
+        may_read(self.ctx)
         directory = clean_path(path, allow_root=True)
         if directory and self.files.get(directory) is not None:
             return []
@@ -148,7 +155,12 @@ class ArtifactNamespace:
         The blobs stay: other paths (or registered versions) may hold the same bytes, and
         unreferenced blobs are retention's to remove.
         """
-        return self.files.delete_tree(clean_path(path))
+        may_write(self.ctx)
+        path = clean_path(path)
+        deleted = self.files.delete_tree(path)
+        if deleted:
+            audit(self.session, self.ctx, "run_artifact.delete", path, before={"files": deleted})
+        return deleted
 
     def files_below(self, prefix: str) -> list[tuple[str, int, str]]:
         """Every file below ``prefix`` as (path relative to it, size, sha256)."""
@@ -158,6 +170,7 @@ class ArtifactNamespace:
     # -- multipart ---------------------------------------------------------------------------
 
     def create_multipart(self, path: str, num_parts: int) -> str:
+        may_write(self.ctx)
         """Start a multipart upload; return its secret id (it authorises the part uploads)."""
         self.check_writable(path)
         secret = secrets.token_urlsafe(32)
@@ -214,6 +227,7 @@ class ArtifactNamespace:
         return row
 
     def abort_multipart(self, secret: str, path: str) -> None:
+        may_write(self.ctx)
         self.uploads.delete(self.upload(secret, path, lock=True))
 
 
