@@ -5,6 +5,7 @@ interface (the native API, the MLflow adapter, the CLI, the SDK) maps them once.
 
     CharterError
      ├── NotFound            RESOURCE_DOES_NOT_EXIST
+     │    └── Hidden         (the same, for what exists but the caller may not read)
      ├── AlreadyExists       RESOURCE_ALREADY_EXISTS
      ├── InvalidArgument     INVALID_PARAMETER_VALUE
      ├── Unauthenticated     UNAUTHENTICATED
@@ -36,6 +37,11 @@ class CharterError(Exception):
 
 class NotFound(CharterError):
     error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class Hidden(NotFound):
+    """Something the caller may not read, answered exactly as if it did not exist (no leak of
+    names); the API still records the refused attempt in the audit trail."""
 
 
 class AlreadyExists(CharterError):

@@ -97,9 +97,7 @@ def people(app: FastAPI, http: TestClient) -> Iterator[People]:
     app.dependency_overrides.clear()
 
 
-def context(
-    name: str, role: str | None, *groups: str, governed: bool = True
-) -> RequestContext:
+def context(name: str, role: str | None, *groups: str, governed: bool = True) -> RequestContext:
     """Who calls, with a global grant of ``role`` (as authentication would load it)."""
     grants = (GrantRule("user", name, role, "global"),) if role else ()
     actor = Actor(name=name, groups=groups)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from charter.context import RequestContext
-from charter.errors import NotFound, PermissionDenied
+from charter.errors import Hidden, PermissionDenied
 from charter.identity.grants import Role, effective_role
 
 
@@ -64,7 +64,7 @@ def visible(ctx: RequestContext, model: ModelLike) -> bool:
 def require_visible(ctx: RequestContext, model: ModelLike) -> None:
     """Refuse, as not found, a model the caller may not read."""
     if not visible(ctx, model):
-        raise NotFound(f"registered model {model.name!r} does not exist", model=model.name)
+        raise Hidden(f"registered model {model.name!r} does not exist", model=model.name)
 
 
 def require(

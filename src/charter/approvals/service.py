@@ -51,7 +51,14 @@ from charter.approvals.views import (
 from charter.blobs import BlobStore
 from charter.context import RequestContext
 from charter.db import now_ms
-from charter.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, PolicyViolation
+from charter.errors import (
+    Conflict,
+    Hidden,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PolicyViolation,
+)
 from charter.pagination import Page, decode_token, encode_token, page_size
 from charter.registry.lifecycle import LifecycleService
 from charter.registry.models import ALIAS, READY, RegisteredModel
@@ -84,7 +91,7 @@ class PromotionService:
     def get(self, request_id: int) -> PromotionView:
         row = self._row(request_id)
         if not access.visible(self.ctx, ModelRef(row[0].model_id, row[1])):
-            raise NotFound(f"promotion request {request_id} does not exist", request_id=request_id)
+            raise Hidden(f"promotion request {request_id} does not exist", request_id=request_id)
         return promotion_views(self.session, [row], now_ms())[0]
 
     def search(

@@ -207,6 +207,7 @@ class ArtifactNamespace:
 
     def plan_completion(self, secret: str, path: str, etags: dict[int, str]) -> PartPlan:
         """Check the client's list of parts against what was uploaded."""
+        may_write(self.ctx)
         upload = self.upload(secret, path)
         stored = {p.part_number: p.sha256 for p in self.uploads.parts(upload.id)}
         if not etags:
