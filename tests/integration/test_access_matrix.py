@@ -1,4 +1,4 @@
-"""Every endpoint × every role: allowed, or refused with 401/403 (or 404 when the model is
+"""Every endpoint x every role: allowed, or refused with 401/403 (or 404 when the model is
 hidden from the caller), with authentication on.
 
 ``MATRIX`` maps each route of the app to the least role that may call it and one request to

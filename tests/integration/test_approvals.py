@@ -479,7 +479,7 @@ class TestProtectedLabels:
             body = error(response, 403, "PERMISSION_DENIED")
             assert body["message"] == (
                 "`champion` is protected: request a promotion with "
-                "`charter promote request fraud/1 --alias champion`"
+                "`charter promote request fraud/1 --to champion --justification '...'`"
             )
         assert aliases(fraud.alice) == {}
 

@@ -66,11 +66,11 @@ def how_to_request(
     model: str, kind: str, label: str, version: int | None = None, to: str | None = None
 ) -> str:
     """The message that says how to make a refused change the governed way."""
-    flag = "--alias" if kind == ALIAS else "--stage"
+    flag = "--to" if kind == ALIAS else "--stage"
     ref = f"{model}/{version if version is not None else '<version>'}"
     return (
         f"`{label}` is protected: request a promotion with "
-        f"`charter promote request {ref} {flag} {to or label}`"
+        f"`charter promote request {ref} {flag} {to or label} --justification '...'`"
     )
 
 
