@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from charter.cli import admin, audit, lifecycle, models, users, versions
+from charter.cli import admin, audit, lifecycle, models, promote, users, versions
 from charter.errors import CharterError
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app.add_typer(versions.app, name="versions")
 app.add_typer(lifecycle.alias_app, name="alias")
 app.add_typer(lifecycle.stage_app, name="stage")
 app.command("history")(lifecycle.history)
+app.add_typer(promote.promote_app, name="promote")
+app.add_typer(promote.policy_app, name="policy")
 
 
 def main() -> None:

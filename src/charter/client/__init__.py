@@ -4,7 +4,8 @@
 
     with Client("http://127.0.0.1:8080", token=...) as client:
         version = client.register_version_from_dir("fraud", "./model")
-        client.set_alias("fraud", "champion", version.version)
+        client.set_alias("fraud", "challenger", version.version)
+        request = client.request_promotion(version, alias="champion", justification="...")
 
 The client imports nothing of the server but its error tree (``charter.errors``).
 """
@@ -25,6 +26,14 @@ from charter.client._exceptions import (
     Unauthenticated,
     Unavailable,
 )
+from charter.client._governance_models import (
+    Approvals,
+    Decision,
+    Grant,
+    Policy,
+    Promotion,
+    RuleResult,
+)
 from charter.client._models import (
     FileEntry,
     Holding,
@@ -40,12 +49,15 @@ from charter.client._references import Ref
 
 __all__ = [
     "AlreadyExists",
+    "Approvals",
     "CharterError",
     "ChecksumMismatch",
     "Client",
     "Conflict",
+    "Decision",
     "ExpectedFiles",
     "FileEntry",
+    "Grant",
     "Holding",
     "InvalidArgument",
     "Manifest",
@@ -54,10 +66,13 @@ __all__ = [
     "Page",
     "PayloadTooLarge",
     "PermissionDenied",
+    "Policy",
     "PolicyViolation",
     "ProgressCallback",
+    "Promotion",
     "Ref",
     "RegisteredModel",
+    "RuleResult",
     "TransportError",
     "Unauthenticated",
     "Unavailable",

@@ -10,13 +10,14 @@ import httpx
 
 from charter.client._artifacts import ArtifactMethods, PathLike
 from charter.client._exceptions import Conflict
+from charter.client._governance import GovernanceMethods
 from charter.client._http import HTTP
 from charter.client._models import ModelVersion, ProgressCallback
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
-class Client(ArtifactMethods):
+class Client(ArtifactMethods, GovernanceMethods):
     """A connection to one Charter server.
 
     Constructing a client does no I/O; connections open on the first request and close with
