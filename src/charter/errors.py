@@ -11,6 +11,7 @@ interface (the native API, the MLflow adapter, the CLI, the SDK) maps them once.
      ├── Unauthenticated     UNAUTHENTICATED
      ├── PermissionDenied    PERMISSION_DENIED
      ├── Conflict            RESOURCE_CONFLICT
+     │    └── Protected      (a deletion refused by protection or a legal hold)
      ├── PolicyViolation     POLICY_VIOLATION
      ├── PayloadTooLarge     REQUEST_LIMIT_EXCEEDED
      └── Unavailable         TEMPORARILY_UNAVAILABLE
@@ -64,6 +65,11 @@ class Conflict(CharterError):
     """A state conflict: immutable artifacts, a version that is not in the right state."""
 
     error_code = "RESOURCE_CONFLICT"
+
+
+class Protected(Conflict):
+    """A deletion refused because what it would delete holds a protected alias or stage, or is
+    under legal hold; the API records the refused attempt in the audit trail."""
 
 
 class PolicyViolation(CharterError):

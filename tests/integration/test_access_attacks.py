@@ -126,10 +126,12 @@ class TestProtectedLabels:
         )
         mlflow = {"name": "fraud", "version": "1"}
         refused(world, "contributor", "DELETE", f"{ML}/model-versions/delete", json=mlflow)
-        # A maintainer may delete versions, but not one holding a protected alias.
-        response = world.call("maintainer", "DELETE", url)
-        assert response.status_code == 409, response.text
-        assert "holds the protected alias champion" in response.json()["message"]
+        # A maintainer may delete versions, but not one holding a protected alias (409, as
+        # every deletion protection answers), and the attempt is on record too.
+        message = refused(world, "maintainer", "DELETE", url, status=409)
+        assert "holds the protected alias champion" in message
+        message = refused(world, "maintainer", "DELETE", "/api/v1/models/fraud", status=409)
+        assert "alias champion (version 1)" in message
         assert sorted(world.ok("reader", "GET", url)["aliases"]) == ["challenger", "champion"]
 
 

@@ -1,5 +1,5 @@
 """Refused attempts on the audit trail: every 401 and 403 leaves an event, and so does a 404
-that hides a model the caller may not read.
+that hides a model the caller may not read and a 409 that deletion protection answers.
 
 The request's own transaction has been rolled back by then (``TransactionalRoute`` rolls back
 and closes its sessions before the error reaches the handler), so the event is written in a
@@ -24,7 +24,7 @@ from charter.context import Actor, RequestContext
 logger = logging.getLogger("charter.api")
 
 ANONYMOUS = Actor(name="anonymous", kind="user", method="none")
-REFUSALS = (errors.PermissionDenied, errors.Unauthenticated, errors.Hidden)
+REFUSALS = (errors.PermissionDenied, errors.Unauthenticated, errors.Hidden, errors.Protected)
 
 
 def context_of(request: Request) -> RequestContext:
