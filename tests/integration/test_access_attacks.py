@@ -3,7 +3,6 @@ show to whom, and single-user mode, with authentication on, on SQLite and Postgr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def world(app: FastAPI, http: TestClient, state: AppState) -> Iterator[World]:
+def world(app: FastAPI, http: TestClient, state: AppState) -> World:
     return build(http, state)
 
 
