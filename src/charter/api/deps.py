@@ -104,7 +104,7 @@ Authenticated = tuple[Actor, tuple[GrantRule, ...]]
 
 def grants_of(session: Session, actor: Actor) -> tuple[GrantRule, ...]:
     """The actor's grants, read in the transaction that proved who it is (one indexed query)."""
-    return tuple(GrantRule.of(g) for g in GrantService(session, SYSTEM).held_by(actor))
+    return GrantService(session, SYSTEM).rules_of(actor)
 
 
 def authenticate(

@@ -13,7 +13,14 @@ from charter.context import Actor, RequestContext
 from charter.db import now_ms
 from charter.errors import AlreadyExists, InvalidArgument, NotFound
 from charter.identity import names
-from charter.identity.grants import PrincipalType, Role, Scope, parse_prefix, parse_role
+from charter.identity.grants import (
+    GrantRule,
+    PrincipalType,
+    Role,
+    Scope,
+    parse_prefix,
+    parse_role,
+)
 from charter.identity.grants import effective_role as _effective_role
 from charter.identity.models import Grant
 from charter.identity.repository import GrantRepository
@@ -136,6 +143,10 @@ class GrantService:
         row = ModelService(self.session, self.ctx).get_row(model) if model else None
         access.require(self.ctx, Role.MAINTAINER if row is not None else Role.ADMIN, row)
         return self.grants.search(kind, principal, row.id if row is not None else None)
+
+    def rules_of(self, actor: Actor) -> tuple[GrantRule, ...]:
+        """The actor's grants as plain values, for a request context (one indexed query)."""
+        return tuple(self.grants.rules_held_by(actor.name, actor.groups))
 
     def held_by(self, actor: Actor) -> list[Grant]:
         """Every grant to the actor or its groups: fetch once, then ask ``role_of`` freely."""
