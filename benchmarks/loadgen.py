@@ -33,9 +33,12 @@ class Request:
     path: str
     body: bytes = b""
     content_type: str = "application/json"
+    authorization: str | None = None  # the header's value, e.g. "Bearer chr_..."
 
     def head(self, host: str) -> bytes:
         lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}", "Accept: */*"]
+        if self.authorization:
+            lines.append(f"Authorization: {self.authorization}")
         if self.body or self.method in ("POST", "PUT", "PATCH"):
             lines += [f"Content-Type: {self.content_type}", f"Content-Length: {len(self.body)}"]
         return ("\r\n".join(lines) + "\r\n").encode()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from loadgen import Request
@@ -24,16 +26,29 @@ def target_model(prefix: str, i: int) -> str:
     return f"{prefix}-target-{i % TARGET_MODELS:03d}"
 
 
-def setup_requests(prefix: str) -> list[Request]:
+def setup_requests(prefix: str, token: str | None = None) -> list[Request]:
     """Models that the create-version operation adds versions to (made before measuring)."""
-    return [
-        _json("POST", f"{API}/models", {"name": target_model(prefix, i)})
-        for i in range(TARGET_MODELS)
-    ]
+    return _signed(
+        [
+            _json("POST", f"{API}/models", {"name": target_model(prefix, i)})
+            for i in range(TARGET_MODELS)
+        ],
+        token,
+    )
 
 
-def operations(data: Dataset, seeded: int, prefix: str, seed: int = 7) -> dict[str, Operation]:
-    """Every operation by name; ``seeded`` is how many versions the data set has."""
+def _signed(requests: list[Request], token: str | None) -> list[Request]:
+    """The requests with the token as a Bearer credential (for a server with auth on)."""
+    if token is None:
+        return requests
+    return [dataclasses.replace(r, authorization=f"Bearer {token}") for r in requests]
+
+
+def operations(
+    data: Dataset, seeded: int, prefix: str, seed: int = 7, token: str | None = None
+) -> dict[str, Operation]:
+    """Every operation by name; ``seeded`` is how many versions the data set has; ``token``,
+    when given, is sent with every request (the server runs with CHARTER_AUTH=on)."""
     rng = random.Random(seed)
     per_model = max(1, seeded // data.models)
     unique = itertools.count()
@@ -107,7 +122,13 @@ def operations(data: Dataset, seeded: int, prefix: str, seed: int = 7) -> dict[s
         Operation("search: tag 0.1%", "search", search_dataset),
         Operation("search: tag 5%", "search", search_team),
     ]
+    if token is not None:
+        ops = [dataclasses.replace(op, build=_signing(op.build, token)) for op in ops]
     return {op.name: op for op in ops}
+
+
+def _signing(build: Callable[[int], list[Request]], token: str) -> Callable[[int], list[Request]]:
+    return lambda n: _signed(build(n), token)
 
 
 def bare_operation() -> Operation:

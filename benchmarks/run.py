@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py [--sections ceiling,api,search,transfer] [--artifact-mib N]
     .venv/bin/python benchmarks/run.py --compare-mlflow [...]   # side by side with MLflow
+    .venv/bin/python benchmarks/run.py --sections api --auth both   # auth + audit on vs off
 
 Prints Markdown tables (and writes them to WORK_DIR/results.md). See benchmarks/README.md.
 """
@@ -37,9 +38,16 @@ WRITES = ("create model", "create version", "set alias")
 SEARCHES = ("search: model name", "search: tag 0.1%", "search: tag 5%")
 
 
+AUTH_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+
+
 class CoreBench:
-    def __init__(self, opts: Options, runner: Runner, log: Logger) -> None:
+    def __init__(
+        self, opts: Options, runner: Runner, log: Logger, auth: tuple[bool, ...] = (False,)
+    ) -> None:
         self.opts = opts
+        self.auth = auth  # run the API section with CHARTER_AUTH off, on, or both in turn
+        self.by_auth: dict[tuple[str, Cell, bool], Stats] = {}
         self.runner = runner
         self.log = log
         self.data = Dataset()
@@ -59,9 +67,9 @@ class CoreBench:
         self.log(f"  {how}")
         return target
 
-    def server(self, data_dir: Path) -> servers.Server:
+    def server(self, data_dir: Path, auth: bool = False) -> servers.Server:
         log = self.opts.work_dir / "logs" / "charter.log"
-        return servers.charter(data_dir, servers.free_port(), log)
+        return servers.charter(data_dir, servers.free_port(), log, auth=auth)
 
     def ceiling(self) -> None:
         from transfer import disk_write_ceiling
@@ -82,16 +90,25 @@ class CoreBench:
                     self.log(f"  wrk c={cell.concurrency} {cell.mode}: {self.wrk[cell]:.0f}/s")
         self.bare = {cell: stats[("bare", cell)] for cell in plan.cells}
 
-    def measure(self, server: servers.Server, names: tuple[str, ...], db_size: int) -> None:
-        ops = operations(self.data, db_size, self.prefix)
+    def measure(
+        self,
+        server: servers.Server,
+        names: tuple[str, ...],
+        db_size: int,
+        token: str | None = None,
+    ) -> None:
+        ops = operations(self.data, db_size, self.prefix, token=token)
+        auth = token is not None
         for name in names:
             op = ops[name]
-            self.log(f"{name} ({db_size:,} versions)")
+            label = f"{name} [auth on]" if auth else name
+            self.log(f"{label} ({db_size:,} versions)")
             target = Target("charter", server, op)
             stats = self.runner.measure([target])
             for cell in self.opts.plan.cells:
                 cell_stats = stats[("charter", cell)]
-                self.rows.append(self.row(op.kind, name, db_size, cell, cell_stats))
+                self.by_auth[(name, cell, auth)] = cell_stats
+                self.rows.append(self.row(op.kind, label, db_size, cell, cell_stats))
                 if cell_stats.error_samples:
                     self.samples.setdefault(name, cell_stats.error_samples[0])
 
@@ -117,23 +134,46 @@ class CoreBench:
         ]
 
     def api_and_transfers(self) -> None:
-        data_dir = self.seeded_dir("charter", self.opts.small)
-        with self.server(data_dir) as server, RssSampler(server.pid) as rss:
-            if "api" in self.opts.sections:
-                rss.phase("api")
-                status = self.runner.generator.run(self.setup_job(server))
-                if status.error_count:
-                    raise RuntimeError(f"setup failed: {status.error_samples}")
-                self.measure(server, READS + SEARCHES + WRITES, self.opts.small)
-            if "transfer" in self.opts.sections:
-                rss.phase("idle")
-                time.sleep(2)
-                self.transfers = charter_transfers(server, rss, self.opts, self.log)
-            self.rss_peaks.update(rss.peaks)
+        for auth in self.auth:
+            # Each mode on its own copy of the seeded data: the writes of one do not count
+            # against the other.
+            data_dir = self.seeded_dir("charter-auth" if auth else "charter", self.opts.small)
+            # With auth on, every request carries an admin's token: authentication, the grant
+            # lookup and the role checks all run, as they would for any caller.
+            token = servers.create_token(data_dir) if auth else None
+            with self.server(data_dir, auth) as server, RssSampler(server.pid) as rss:
+                if "api" in self.opts.sections:
+                    phase = "api [auth on]" if auth else "api"
+                    rss.phase(phase)
+                    status = self.runner.generator.run(self.setup_job(server, token))
+                    if status.error_count:
+                        raise RuntimeError(f"setup failed: {status.error_samples}")
+                    self.measure(server, READS + SEARCHES + WRITES, self.opts.small, token)
+                if "transfer" in self.opts.sections and not auth:
+                    rss.phase("idle")
+                    time.sleep(2)
+                    self.transfers = charter_transfers(server, rss, self.opts, self.log)
+                self.rss_peaks.update(rss.peaks)
 
-    def setup_job(self, server: servers.Server) -> Job:
-        requests = setup_requests(self.prefix)
+    def setup_job(self, server: servers.Server, token: str | None = None) -> Job:
+        requests = setup_requests(self.prefix, token)
         return Job(servers.HOST, server.port, requests, 1, True, len(requests), 60.0)
+
+    def auth_table(self) -> str:
+        """Each operation with authentication and audit on against off, from the same run."""
+        rows: list[list[object]] = []
+        for (name, cell, auth), on in self.by_auth.items():
+            off = self.by_auth.get((name, cell, False))
+            if not auth or off is None:
+                continue
+            ratio = f"{100 * on.ops / off.ops:.0f}%" if off.ops else "n/a"
+            rows.append([name, cell.concurrency, cell.mode, off.ops, on.ops, ratio,
+                         off.cpu_ms, on.cpu_ms, off.p50_ms, on.p50_ms])  # fmt: skip
+        headers = [
+            "operation", "c", "conn", "off ops/s", "on ops/s", "on/off", "off CPU ms/req",
+            "on CPU ms/req", "off p50 ms", "on p50 ms",
+        ]  # fmt: skip
+        return table(headers, rows)
 
     def search_large(self) -> None:
         data_dir = self.seeded_dir("charter-large", self.opts.large)
@@ -153,6 +193,8 @@ class CoreBench:
                 "CPU gen/srv/other", "target", "verdict",
             ]  # fmt: skip
             parts += ["### API (Charter alone)", "", table(headers, self.rows), ""]
+        if len(self.auth) > 1 and self.by_auth:
+            parts += ["### Authentication and audit: on vs off", "", self.auth_table(), ""]
         if self.samples:
             parts += ["Error samples:", ""]
             parts += [f"- {op}: `{text[:300]}`" for op, text in self.samples.items()] + [""]
@@ -209,6 +251,12 @@ def revision() -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare-mlflow", action="store_true", help="run mlflow_compare.py")
+    parser.add_argument(
+        "--auth",
+        choices=sorted(AUTH_MODES),
+        default="off",
+        help="serve with CHARTER_AUTH off, on (every request with an admin's token), or both",
+    )
     add_common(parser, SECTIONS)
     args, rest = parser.parse_known_args(argv)
     if args.compare_mlflow:
@@ -222,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     log = Logger(opts.work_dir / "progress.log")
     log(f"work dir {opts.work_dir}; cells {[(c.concurrency, c.mode) for c in CELLS]}")
     with LoadGenerator() as generator:
-        bench = CoreBench(opts, Runner(generator, opts.plan, log), log)
+        bench = CoreBench(opts, Runner(generator, opts.plan, log), log, AUTH_MODES[args.auth])
         if "ceiling" in opts.sections:
             bench.ceiling()
         if opts.sections & {"api", "transfer"}:
@@ -233,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     (opts.work_dir / "results.md").write_text(text)
     print("\n" + text)
     if not opts.keep:
-        for name in ("charter", "charter-large"):
+        for name in ("charter", "charter-auth", "charter-large"):
             shutil.rmtree(opts.work_dir / name, ignore_errors=True)
     log(f"results in {opts.work_dir / 'results.md'}")
 

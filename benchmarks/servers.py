@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -140,11 +141,28 @@ class Server:
         self.stop()
 
 
-def charter(data_dir: Path, port: int, log: Path, workers: int | None = None) -> Server:
+def charter(
+    data_dir: Path, port: int, log: Path, workers: int | None = None, *, auth: bool = False
+) -> Server:
     argv = [str(BIN_DIR / "charter"), "serve", "--port", str(port), "--data-dir", str(data_dir)]
     if workers is not None:
         argv += ["--workers", str(workers)]
-    return Server("charter", argv, port, "/health", log, workers or CHARTER_WORKERS)
+    env = {"CHARTER_AUTH": "on"} if auth else {}
+    return Server("charter", argv, port, "/health", log, workers or CHARTER_WORKERS, **env)
+
+
+def create_token(data_dir: Path, role: str = "admin") -> str:
+    """A new account with a global role on the installation in ``data_dir``; its token.
+
+    ``charter users create`` acts on the database directly, as an administrator would.
+    """
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    env = _clean_env(CHARTER_DATA_DIR=str(data_dir))
+    result = subprocess.run(
+        [str(BIN_DIR / "charter"), "users", "create", name, "--role", role],
+        capture_output=True, text=True, env=env, check=True, timeout=120,
+    )  # fmt: skip
+    return result.stdout.strip()
 
 
 def mlflow(data_dir: Path, port: int, log: Path) -> Server:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from uuid import uuid4
+
+if TYPE_CHECKING:
+    from charter.identity.grants import GrantLike
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class RequestContext:
     user_agent: str | None = None
     # True when authentication is on: roles, protected aliases/stages and approvals are enforced.
     governed: bool = False
+    # Every grant the actor holds (its own and its groups'), loaded once with its credentials
+    # so that each role check of the request is a computation, not a query.
+    grants: tuple[GrantLike, ...] = ()
 
 
 SYSTEM = RequestContext(actor=Actor(name="system", kind="system", method="system"))

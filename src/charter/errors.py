@@ -5,11 +5,13 @@ interface (the native API, the MLflow adapter, the CLI, the SDK) maps them once.
 
     CharterError
      ├── NotFound            RESOURCE_DOES_NOT_EXIST
+     │    └── Hidden         (the same, for what exists but the caller may not read)
      ├── AlreadyExists       RESOURCE_ALREADY_EXISTS
      ├── InvalidArgument     INVALID_PARAMETER_VALUE
      ├── Unauthenticated     UNAUTHENTICATED
      ├── PermissionDenied    PERMISSION_DENIED
      ├── Conflict            RESOURCE_CONFLICT
+     │    └── Protected      (a deletion refused by protection or a legal hold)
      ├── PolicyViolation     POLICY_VIOLATION
      ├── PayloadTooLarge     REQUEST_LIMIT_EXCEEDED
      └── Unavailable         TEMPORARILY_UNAVAILABLE
@@ -38,6 +40,11 @@ class NotFound(CharterError):
     error_code = "RESOURCE_DOES_NOT_EXIST"
 
 
+class Hidden(NotFound):
+    """Something the caller may not read, answered exactly as if it did not exist (no leak of
+    names); the API still records the refused attempt in the audit trail."""
+
+
 class AlreadyExists(CharterError):
     error_code = "RESOURCE_ALREADY_EXISTS"
 
@@ -58,6 +65,11 @@ class Conflict(CharterError):
     """A state conflict: immutable artifacts, a version that is not in the right state."""
 
     error_code = "RESOURCE_CONFLICT"
+
+
+class Protected(Conflict):
+    """A deletion refused because what it would delete holds a protected alias or stage, or is
+    under legal hold; the API records the refused attempt in the audit trail."""
 
 
 class PolicyViolation(CharterError):

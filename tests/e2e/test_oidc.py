@@ -20,7 +20,7 @@ import pytest
 from charter.api.state import AppState
 from charter.config import Settings
 from charter.context import SYSTEM
-from charter.identity.service import IdentityService
+from charter.identity.service import GrantService, IdentityService
 from tests.support.oidc_provider import (
     AUDIENCE,
     CLIENT_ID,
@@ -75,6 +75,15 @@ class Stack:
         finally:
             state.close()
         return {u.name: vars(u) for u in users}
+
+    def grant_group(self, group: str, role: str) -> None:
+        """A global role for every member of a provider group (groups come from the claim)."""
+        state = AppState.open(Settings(data_dir=self.data_dir))
+        try:
+            with state.db.transaction() as session:
+                GrantService(session, SYSTEM).add("group", group, role)
+        finally:
+            state.close()
 
 
 @pytest.fixture
@@ -157,6 +166,7 @@ class TestBrowserLogin:
     def test_the_session_acts_on_the_registry_as_the_user(
         self, stack: Stack, browser: httpx.Client
     ) -> None:
+        stack.grant_group("ml-team", "contributor")
         sign_in(browser, f"{stack.url}/auth/login", "bob", stop_at=stack.callback)
         created = browser.post(f"{stack.url}/api/v1/models", json={"name": "fraud"})
         assert created.status_code == 201, created.text

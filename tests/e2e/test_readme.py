@@ -1,7 +1,9 @@
 """Every snippet of README.md works when pasted, against a real ``charter serve``.
 
 The snippets name the default address (127.0.0.1:8080); the test serves on a free port and
-rewrites that address only, so what runs is the snippet as a user pastes it.
+rewrites that address only, so what runs is the snippet as a user pastes it. The governance
+walkthrough serves an installation of its own on port 8081: that port is rewritten to another
+free one, so that runs beside other tests on one machine cannot collide.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.server import CharterServer, running_server
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +47,8 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     address = f"127.0.0.1:{server.port}"
     snippet = snippet.replace("127.0.0.1:8080", address).replace("localhost:8080", address)
+    own = str(free_port())
+    snippet = snippet.replace(":8081", f":{own}").replace("--port 8081", f"--port {own}")
     env = {
         **os.environ,
         "PATH": f"{BIN}:{os.environ['PATH']}",

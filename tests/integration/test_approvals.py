@@ -1,8 +1,8 @@
 """Promotions with policy gates, through the native API, on SQLite and PostgreSQL.
 
 Each person acts through FastAPI's dependency override of ``get_context`` (the test seam for
-"who is calling"), with governance on and interim ``role:<name>`` groups, until the identity
-area's authentication is wired in.
+"who is calling"), with governance on and a global grant of its role in the context, as
+authentication loads it (tests/integration/test_access_matrix.py goes through real tokens).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from charter.audit.schemas import AuditFilter
 from charter.audit.service import AuditService
 from charter.context import SYSTEM, Actor, RequestContext
 from charter.db import now_ms
+from charter.identity.grants import GrantRule
 from tests.factories.registry import upload
 
 CHAMPION_POLICY = """\
@@ -74,27 +75,33 @@ class People:
     bob: Person  # approver
     mona: Person  # maintainer: edits policies
     ada: Person  # admin
-    eve: Person  # no role at all
+    eve: Person  # a reader: may look, may change nothing
     local: Person  # single-user mode: governance off
 
 
 @pytest.fixture
 def people(app: FastAPI, http: TestClient) -> Iterator[People]:
-    def person(name: str, *groups: str, governed: bool = True) -> Person:
-        actor = Actor(name=name, groups=groups)
-        return Person(http, app, RequestContext(actor=actor, governed=governed))
+    def person(name: str, role: str | None, *groups: str, governed: bool = True) -> Person:
+        return Person(http, app, context(name, role, *groups, governed=governed))
 
     yield People(
-        carol=person("carol", "role:contributor"),
-        rick=person("rick", "role:approver"),
-        alice=person("alice", "role:approver", "ml-leads"),
-        bob=person("bob", "role:approver"),
-        mona=person("mona", "role:maintainer"),
-        ada=person("ada", "role:admin"),
-        eve=person("eve"),
-        local=person("local", governed=False),
+        carol=person("carol", "contributor"),
+        rick=person("rick", "approver"),
+        alice=person("alice", "approver", "ml-leads"),
+        bob=person("bob", "approver"),
+        mona=person("mona", "maintainer"),
+        ada=person("ada", "admin"),
+        eve=person("eve", "reader"),
+        local=person("local", None, governed=False),
     )
     app.dependency_overrides.clear()
+
+
+def context(name: str, role: str | None, *groups: str, governed: bool = True) -> RequestContext:
+    """Who calls, with a global grant of ``role`` (as authentication would load it)."""
+    grants = (GrantRule("user", name, role, "global"),) if role else ()
+    actor = Actor(name=name, groups=groups)
+    return RequestContext(actor=actor, governed=governed, grants=grants)
 
 
 def ok(response: Response, status: int = 200) -> dict[str, Any]:
@@ -174,7 +181,7 @@ class TestPromotionJourney:
         approving_carol = Person(  # carol with the approver role: only her authorship stops her
             fraud.carol.http,
             fraud.carol.app,
-            RequestContext(actor=Actor(name="carol", groups=("role:approver",)), governed=True),
+            context("carol", "approver"),
         )
         refused = error(approve(approving_carol, request["id"]), 403, "PERMISSION_DENIED")
         assert "carol created this version" in refused["message"]
@@ -187,7 +194,7 @@ class TestPromotionJourney:
             {
                 "decision": "approve",
                 "decided_by": "alice",
-                "groups": ["role:approver", "ml-leads"],
+                "groups": ["ml-leads"],
                 "comment": "checked the evaluation report",
                 "decided_at": done["decisions"][0]["decided_at"],
             }
@@ -472,7 +479,7 @@ class TestProtectedLabels:
             body = error(response, 403, "PERMISSION_DENIED")
             assert body["message"] == (
                 "`champion` is protected: request a promotion with "
-                "`charter promote request fraud/1 --alias champion`"
+                "`charter promote request fraud/1 --to champion --justification '...'`"
             )
         assert aliases(fraud.alice) == {}
 
@@ -520,7 +527,9 @@ class TestDeletionProtection:
         model = error(fraud.ada.delete("/api/v1/models/fraud"), 409, "RESOURCE_CONFLICT")
         assert "alias champion (version 1)" in model["message"]
         assert aliases(fraud.alice) == {"champion": 1}
-        assert fraud.carol.delete("/api/v1/models/fraud/versions/2").status_code == 204
+        # A contributor never deletes; a maintainer may delete what holds nothing protected.
+        error(fraud.carol.delete("/api/v1/models/fraud/versions/2"), 403, "PERMISSION_DENIED")
+        assert fraud.mona.delete("/api/v1/models/fraud/versions/2").status_code == 204
 
     def test_without_governance_deletion_is_allowed(self, fraud: People) -> None:
         ok(approve(fraud.alice, ok(ask(fraud.rick, 1), 201)["id"]))

@@ -91,7 +91,7 @@ class TestValidToken:
         assert isinstance(me["user_id"], int)
 
     def test_the_actor_is_recorded_by_the_services(self, http: TestClient, state: AppState) -> None:
-        token = create_user(state, "alice")
+        token = create_user(state, "alice", role="contributor")
         http.headers.update(bearer(token))
         assert create_model(http, "fraud")["owner"] == "alice"
 
@@ -379,7 +379,7 @@ class TestGrants:
     def test_model_grant_follows_the_model_through_a_rename(
         self, http: TestClient, state: AppState
     ) -> None:
-        token = create_user(state, "alice")
+        token = create_user(state, "alice", role="contributor")
         http.headers.update(bearer(token))
         model_id = create_model(http, "fraud")["id"]
         with state.db.transaction() as session:

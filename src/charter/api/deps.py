@@ -19,9 +19,10 @@ from charter.context import SYSTEM, Actor, RequestContext
 from charter.db import Database
 from charter.errors import Unauthenticated
 from charter.identity import tokens
+from charter.identity.grants import GrantRule
 from charter.identity.jwt import looks_like_jwt
 from charter.identity.oidc import OidcClient, OidcConfig
-from charter.identity.service import IdentityService
+from charter.identity.service import GrantService, IdentityService
 from charter.identity.sso import SsoService, kind_of
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -77,23 +78,27 @@ async def get_context(request: Request, state: StateDep) -> RequestContext:
     """
     client = request.client
     governed = state.settings.auth
-    actor = LOCAL_ACTOR
+    actor, grants = LOCAL_ACTOR, NO_GRANTS
     if governed:
         # The lookups are blocking database (and, for a new JWT key, network) calls.
-        actor = await run_in_threadpool(
+        actor, grants = await run_in_threadpool(
             authenticate,
             state,
             oidc_client(request, state.settings),
             request.headers.get("authorization"),
             request.cookies.get(SESSION_COOKIE),
         )
-    return RequestContext(
+    ctx = RequestContext(
         actor=actor,
         request_id=request.headers.get("x-request-id") or uuid4().hex,
         client_address=client.host if client else None,
         user_agent=request.headers.get("user-agent"),
         governed=governed,
+        grants=grants,
     )
+    # The error handler records a refused attempt as this actor (charter.api.refusals).
+    request.state.charter_context = ctx
+    return ctx
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
@@ -103,6 +108,13 @@ ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 LOCAL_ACTOR = Actor()
 SESSION_COOKIE = "charter_session"
+NO_GRANTS: tuple[GrantRule, ...] = ()
+Authenticated = tuple[Actor, tuple[GrantRule, ...]]
+
+
+def grants_of(session: Session, actor: Actor) -> tuple[GrantRule, ...]:
+    """The actor's grants, read in the transaction that proved who it is (one indexed query)."""
+    return GrantService(session, SYSTEM).rules_of(actor)
 
 
 def authenticate(
@@ -110,8 +122,9 @@ def authenticate(
     oidc: OidcClient | None,
     authorization: str | None,
     session_cookie: str | None,
-) -> Actor:
-    """The actor proven by the Authorization header, else by the SSO session cookie."""
+) -> Authenticated:
+    """The actor proven by the Authorization header, else by the SSO session cookie, and the
+    grants it holds."""
     if authorization:
         scheme, _, credentials = authorization.strip().partition(" ")
         credentials = credentials.strip()
@@ -123,13 +136,14 @@ def authenticate(
         raise Unauthenticated("the Authorization header must be 'Bearer <token>' or Basic")
     if session_cookie:
         with state.db.transaction(write=False) as session:
-            return SsoService(session, SYSTEM).authenticate_session(session_cookie)
+            actor = SsoService(session, SYSTEM).authenticate_session(session_cookie)
+            return actor, grants_of(session, actor)
     raise Unauthenticated(
         "authentication required: send 'Authorization: Bearer <token>' or sign in at /auth/login"
     )
 
 
-def _bearer(state: AppState, oidc: OidcClient | None, credentials: str) -> Actor:
+def _bearer(state: AppState, oidc: OidcClient | None, credentials: str) -> Authenticated:
     if credentials.startswith(tokens.TOKEN_PREFIX):
         return _api_token(state, credentials, None)
     if oidc is not None and looks_like_jwt(credentials):
@@ -149,36 +163,38 @@ def _basic(credentials: str) -> tuple[str, str]:
     return username, password
 
 
-def _api_token(state: AppState, secret: str, username: str | None) -> Actor:
+def _api_token(state: AppState, secret: str, username: str | None) -> Authenticated:
     with state.db.transaction(write=False) as session:
         result = IdentityService(session, SYSTEM).authenticate_token(secret, username)
+        grants = grants_of(session, result.actor)
     if result.needs_touch and result.actor.token_id is not None:
         # Its own short write, at most once a minute per token: reads stay reads.
         with state.db.transaction(write=True) as session:
             IdentityService(session, SYSTEM).touch_token(int(result.actor.token_id))
-    return result.actor
+    return result.actor, grants
 
 
-def _jwt(state: AppState, oidc: OidcClient, token: str) -> Actor:
+def _jwt(state: AppState, oidc: OidcClient, token: str) -> Authenticated:
     """A JWT access token from the provider; its account is provisioned on first sight."""
     claims = oidc.verify_access_token(token)
     issuer, groups_claim = oidc.config.issuer, oidc.config.groups_claim
     with state.db.transaction(write=False) as session:
         actor = SsoService(session, SYSTEM).find_actor(issuer, claims, groups_claim)
-    if actor is not None:
-        return actor
+        if actor is not None:
+            return actor, grants_of(session, actor)
     try:
         with state.db.transaction(write=True) as session:
             sso = SsoService(session, SYSTEM)
             user = sso.provision(issuer, claims, groups_claim, kind=kind_of(claims))
-            return sso.actor_of(user, claims, groups_claim, method="jwt")
+            actor = sso.actor_of(user, claims, groups_claim, method="jwt")
+            return actor, grants_of(session, actor)
     except IntegrityError:
         # Another request provisioned the same identity first; use its account.
         with state.db.transaction(write=False) as session:
             actor = SsoService(session, SYSTEM).find_actor(issuer, claims, groups_claim)
-        if actor is None:
-            raise
-        return actor
+            if actor is None:
+                raise
+            return actor, grants_of(session, actor)
 
 
 def oidc_client(request: Request, settings: Settings) -> OidcClient | None:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from charter import errors
 from charter.api.mlflow.errors import mlflow_error
 from charter.api.mlflow.paths import is_mlflow_path
+from charter.api.refusals import REFUSALS, record_refusal
 
 logger = logging.getLogger("charter.api")
 
@@ -81,6 +82,8 @@ def respond(request: Request, exc: errors.CharterError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CharterError)
     async def charter_error(request: Request, exc: errors.CharterError) -> JSONResponse:
+        if isinstance(exc, REFUSALS):
+            await record_refusal(request, exc)
         return respond(request, exc)
 
     @app.exception_handler(RequestValidationError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from charter import access
 from charter.approvals.authorization import Authorizer, ModelRef, Role, RoleAuthorizer
 from charter.approvals.models import SCOPE_GLOBAL, SCOPE_MODEL, PolicyRecord
 from charter.approvals.policy import parse_policy
@@ -34,7 +35,7 @@ class PolicyService:
 
     def get(self, name: str | None) -> PolicyView:
         """The policy that applies: a model's own, else the global one, else the default."""
-        model = self.models.get_row(name) if name is not None else None
+        model = self._readable(name)
         return policy_view(effective_policy(self.session, _id(model)), _name(model))
 
     def set(self, name: str | None, document: str) -> PolicyView:
@@ -73,7 +74,7 @@ class PolicyService:
         self, name: str | None, *, max_results: int | None = None, page_token: str | None = None
     ) -> Page[PolicyView]:
         """The stored versions of one scope, newest first (the built-in default is not stored)."""
-        model = self.models.get_row(name) if name is not None else None
+        model = self._readable(name)
         scope = SCOPE_MODEL if model is not None else SCOPE_GLOBAL
         limit = page_size(max_results)
         rows = self.policies.history(
@@ -84,6 +85,14 @@ class PolicyService:
             rows = rows[:limit]
             token = encode_token(HISTORY_ORDERING, [rows[-1].version, rows[-1].id])
         return Page([record_view(r, scope, _name(model)) for r in rows], token)
+
+    def _readable(self, name: str | None) -> RegisteredModel | None:
+        """The model (hidden when the caller may not read it), or None for the global policy,
+        which readers of the whole installation may see."""
+        if name is None:
+            access.require(self.ctx, Role.READER)
+            return None
+        return self.models.get_row(name)
 
 
 def _id(model: RegisteredModel | None) -> int | None:

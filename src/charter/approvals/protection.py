@@ -16,7 +16,7 @@ from charter.approvals.policy import DEFAULT_POLICY, DEFAULT_POLICY_YAML, Policy
 from charter.approvals.repository import PolicyRepository
 from charter.approvals.rules import Target
 from charter.context import RequestContext
-from charter.errors import Conflict, InvalidArgument, PermissionDenied
+from charter.errors import Conflict, InvalidArgument, PermissionDenied, Protected
 from charter.registry.filters import Condition
 from charter.registry.models import ALIAS, STAGE, ModelVersion, RegisteredModel
 from charter.registry.views import VersionView, model_views, version_views
@@ -66,11 +66,11 @@ def how_to_request(
     model: str, kind: str, label: str, version: int | None = None, to: str | None = None
 ) -> str:
     """The message that says how to make a refused change the governed way."""
-    flag = "--alias" if kind == ALIAS else "--stage"
+    flag = "--to" if kind == ALIAS else "--stage"
     ref = f"{model}/{version if version is not None else '<version>'}"
     return (
         f"`{label}` is protected: request a promotion with "
-        f"`charter promote request {ref} {flag} {to or label}`"
+        f"`charter promote request {ref} {flag} {to or label} --justification '...'`"
     )
 
 
@@ -143,7 +143,7 @@ def ensure_model_deletable(session: Session, ctx: RequestContext, model: Registe
     held = [f"alias {a} (version {n})" for a, n in aliases.items() if a in policy.protected.aliases]
     held += [f"stage {s} (version {n})" for s, n in _stage_holders(session, ctx, model, policy)]
     if held:
-        raise Conflict(
+        raise Protected(
             f"model {model.name!r} cannot be deleted: it holds the protected {', '.join(held)}; "
             "a maintainer must unprotect them in the model's policy first",
             model=model.name,
@@ -164,7 +164,7 @@ def ensure_version_deletable(
     if view.stage in policy.protected.stages:
         held.append(f"stage {view.stage}")
     if held:
-        raise Conflict(
+        raise Protected(
             f"version {model.name}/{version.version} cannot be deleted: it holds the protected "
             f"{', '.join(held)}; promote another version in its place first",
             model=model.name,
@@ -178,7 +178,7 @@ def _refuse_legal_hold(
 ) -> None:
     reason = legal_hold_reason(session, model.id, version.id if version is not None else None)
     if reason is not None:
-        raise Conflict(f"{model.name} is under legal hold: {reason}", model=model.name)
+        raise Protected(f"{model.name} is under legal hold: {reason}", model=model.name)
 
 
 def _stage_holders(

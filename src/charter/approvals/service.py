@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from charter import naming
+from charter import access, naming
 from charter.approvals.authorization import Authorizer, ModelRef, Role, RoleAuthorizer
 from charter.approvals.evidence import gather
 from charter.approvals.models import (
@@ -51,7 +51,14 @@ from charter.approvals.views import (
 from charter.blobs import BlobStore
 from charter.context import RequestContext
 from charter.db import now_ms
-from charter.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, PolicyViolation
+from charter.errors import (
+    Conflict,
+    Hidden,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PolicyViolation,
+)
 from charter.pagination import Page, decode_token, encode_token, page_size
 from charter.registry.lifecycle import LifecycleService
 from charter.registry.models import ALIAS, READY, RegisteredModel
@@ -82,7 +89,10 @@ class PromotionService:
     # --- reading ------------------------------------------------------------------------------
 
     def get(self, request_id: int) -> PromotionView:
-        return promotion_views(self.session, [self._row(request_id)], now_ms())[0]
+        row = self._row(request_id)
+        if not access.visible(self.ctx, ModelRef(row[0].model_id, row[1])):
+            raise Hidden(f"promotion request {request_id} does not exist", request_id=request_id)
+        return promotion_views(self.session, [row], now_ms())[0]
 
     def search(
         self,
@@ -110,6 +120,8 @@ class PromotionService:
         if len(rows) > limit:
             rows = rows[:limit]
             token = encode_token(LIST_ORDERING, [rows[-1][0].requested_at, rows[-1][0].id])
+        if not access.allowed(self.ctx, Role.READER):
+            rows = [r for r in rows if access.visible(self.ctx, ModelRef(r[0].model_id, r[1]))]
         return Page(promotion_views(self.session, rows, now), token)
 
     # --- requesting ---------------------------------------------------------------------------
@@ -277,6 +289,9 @@ class PromotionService:
         row = self._row(request_id, lock=True)
         request, model = row[0], row[1]
         self.authorizer.require(self.ctx, role, ModelRef(request.model_id, model))
+        # Lock the model before the audit trail's head, as every registry change does: an
+        # approval that executes moves a label under the model's lock after its own event.
+        self.versions.models.get_row(model, lock=True)
         status = status_at(request, now_ms())
         if status not in PENDING_STATUSES:
             raise Conflict(

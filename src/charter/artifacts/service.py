@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from anyio import to_thread
 from sqlalchemy.orm import Session
 
+from charter import access
+from charter.access import Role
 from charter.artifacts.manifest import manifest_digest
 from charter.artifacts.models import VersionFile
 from charter.artifacts.paths import artifact_path
 from charter.artifacts.repository import FileRepository
 from charter.artifacts.schemas import ExpectedFile, VerifyProblem, VerifyReport
+from charter.audit import AuditService
 from charter.blobs import BlobInfo, BlobStore
 from charter.blobs.stream import stream_to_blob
 from charter.context import RequestContext
@@ -57,20 +61,40 @@ class ArtifactService:
         return self.versions.get_row(name, selector)
 
     def require_writable(self, name: str, selector: VersionSelector) -> ModelVersion:
-        _, version = self._version(name, selector)
+        return self._writable(name, selector)[1]
+
+    def _writable(
+        self, name: str, selector: VersionSelector
+    ) -> tuple[RegisteredModel, ModelVersion]:
+        model, version = self._version(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         if version.status != PENDING:
             raise Conflict(
                 f"version {name}/{version.version} is {version.status}: its artifacts are "
                 "immutable",
                 status=version.status,
             )
-        return version
+        return model, version
+
+    def _audit(
+        self, action: str, model: RegisteredModel, version: ModelVersion, path: str, **after: Any
+    ) -> None:
+        AuditService(self.session, self.ctx).record(
+            action,
+            "artifact",
+            version.id,
+            f"{model.name}/{version.version}/{path}",
+            after={"path": path, **after} if action == "artifact.upload" else None,
+            before={"path": path} if action == "artifact.delete" else None,
+        )
 
     def record(
         self, name: str, selector: VersionSelector, path: str, blob: BlobInfo
     ) -> VersionFile:
-        version = self.require_writable(name, selector)
-        return self.files.put(version.id, path, blob.size, blob.sha256)
+        model, version = self._writable(name, selector)
+        row = self.files.put(version.id, path, blob.size, blob.sha256)
+        self._audit("artifact.upload", model, version, path, size=blob.size, sha256=blob.sha256)
+        return row
 
     def adopt_files(
         self, name: str, selector: VersionSelector, entries: list[tuple[str, int, str]]
@@ -96,9 +120,10 @@ class ArtifactService:
 
     def delete_file(self, name: str, selector: VersionSelector, path: str) -> None:
         path = artifact_path(path)
-        version = self.require_writable(name, selector)
+        model, version = self._writable(name, selector)
         if not self.files.delete(version.id, path):
             raise NotFound(f"version {name}/{version.version} has no file {path!r}", path=path)
+        self._audit("artifact.delete", model, version, path)
 
     def list_files(
         self, name: str, selector: VersionSelector
@@ -137,6 +162,7 @@ class ArtifactService:
         expected_digest: str | None = None,
     ) -> VersionView:
         model, version = self._version(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         files = self.files.list(version.id)
         if version.status != PENDING:
             raise Conflict(

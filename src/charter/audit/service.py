@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from charter import access
+from charter.access import ModelLike, Role
 from charter.audit import chain
 from charter.audit.chain import Row
 from charter.audit.models import AuditCheckpoint
@@ -22,7 +24,7 @@ from charter.audit.schemas import AuditEventView, AuditFilter, CheckpointView
 from charter.audit.signing import Signer, checkpoint_statement
 from charter.context import SYSTEM, RequestContext
 from charter.db import Database, now_ms
-from charter.errors import Conflict, InvalidArgument
+from charter.errors import Conflict, InvalidArgument, PermissionDenied
 from charter.pagination import Page, decode_token, encode_token, page_size
 
 ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -39,6 +41,8 @@ MODEL_SCOPED = frozenset(
         "artifact",
         "promotion_request",
         "deployment",
+        "model_policy",
+        "model_grant",
     }
 )
 CHECKPOINT_EVERY = 1000
@@ -57,14 +61,33 @@ LIMITS = {
 }
 
 
-def authorize(ctx: RequestContext, operation: str, model: str | None = None) -> None:
+def authorize(ctx: RequestContext, operation: str, model: ModelLike | str | None = None) -> None:
     """The one place where access to the audit trail is decided.
 
     ``operation`` is ``read``, ``export``, ``checkpoint`` or ``verify``; ``model`` narrows a read
-    or an export to one model. Everyone may do everything until identity and access land; then
-    admins may do anything and a model's maintainers may read and export that model's events.
+    or an export to one model (the live model, or only a name when there is none). Admins may
+    do anything; a model's maintainers may read and export that model's events. Nothing is
+    enforced without governance.
     """
-    del ctx, operation, model
+    if access.allowed(ctx, Role.ADMIN):
+        return
+    if operation in ("read", "export") and model is not None:
+        live = None if isinstance(model, str) else model
+        name = model if isinstance(model, str) else None
+        if access.allowed(ctx, Role.MAINTAINER, live, name=name):
+            return
+        target = model if isinstance(model, str) else model.name
+        raise PermissionDenied(
+            f"{ctx.actor.name} needs the maintainer role on model {target!r} to {operation} "
+            "its audit trail",
+            role=str(Role.MAINTAINER),
+            model=target,
+        )
+    raise PermissionDenied(
+        f"{ctx.actor.name} needs the admin role to {operation} the audit trail"
+        + ("; a model's maintainers may read that model's events" if operation == "read" else ""),
+        role=str(Role.ADMIN),
+    )
 
 
 class AuditService:
@@ -88,9 +111,16 @@ class AuditService:
         return _append(self.events, (*row, outcome, None))
 
     def search(
-        self, where: AuditFilter, max_results: int | None = None, page_token: str | None = None
+        self,
+        where: AuditFilter,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        *,
+        model: ModelLike | None = None,
     ) -> Page[AuditEventView]:
-        authorize(self.ctx, "read", where.model)
+        """Events that match ``where``; ``model`` is the live model ``where.model`` names, if any
+        (its maintainers may read its events)."""
+        authorize(self.ctx, "read", model if model is not None else where.model)
         if where.outcome is not None and where.outcome not in OUTCOMES:
             raise InvalidArgument(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
         limit = page_size(max_results)

@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from charter.cli import admin, audit, cards, lifecycle, lineage, models, signing, users, versions
+from charter.cli import (
+    admin,
+    audit,
+    cards,
+    lifecycle,
+    lineage,
+    models,
+    promote,
+    signing,
+    users,
+    versions,
+)
 from charter.errors import CharterError
 
 app = typer.Typer(
@@ -33,6 +44,8 @@ app.add_typer(lifecycle.alias_app, name="alias")
 app.add_typer(lifecycle.stage_app, name="stage")
 app.command("history")(lifecycle.history)
 app.add_typer(lineage.app, name="lineage")
+app.add_typer(promote.promote_app, name="promote")
+app.add_typer(promote.policy_app, name="policy")
 
 
 def main() -> None:

@@ -230,3 +230,7 @@ def transfer_progress(label: str) -> Iterator[ProgressCallback]:
     finally:
         if started:
             progress.stop()
+
+
+# For the command modules that print their own results (charter.cli.promote).
+print_table, print_fields, when, pairs = _print_table, _print_fields, _when, _pairs

@@ -28,9 +28,15 @@ from charter.context import Actor, RequestContext
 from charter.db import Database, create_db_engine, now_ms
 from charter.errors import Unavailable
 from charter.identity import tokens
-from charter.identity.models import SERVICE, USER
-from charter.identity.schemas import TokenRead, UserRead
-from charter.identity.service import IdentityService, IssuedToken, TokenView, UserView
+from charter.identity.models import SERVICE, USER, Grant
+from charter.identity.schemas import GrantRead, TokenRead, UserRead
+from charter.identity.service import (
+    GrantService,
+    IdentityService,
+    IssuedToken,
+    TokenView,
+    UserView,
+)
 
 users_app = typer.Typer(
     help="Manage accounts: people and service accounts (acts on the database directly).",
@@ -133,6 +139,76 @@ def disable_user(name: Annotated[str, typer.Argument(help="Account name")]) -> N
     with _transaction() as session:
         user = IdentityService(session, _cli_context()).disable_user(name)
     typer.echo(f"disabled {user.kind} {user.name!r}", err=True)
+
+
+GroupOption = Annotated[
+    bool, typer.Option("--group", help="NAME is a group, not a user (SSO groups included)")
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="Only on this registered model (follows renames)")
+]
+PrefixOption = Annotated[
+    str | None, typer.Option("--prefix", help="Only on models whose name starts so: 'fraud-*'")
+]
+
+
+@users_app.command("grant")
+def grant(
+    name: Annotated[str, typer.Argument(help="User (or, with --group, group) name")],
+    role: Annotated[str, typer.Option(help="reader, contributor, approver, maintainer or admin")],
+    model: ModelOption = None,
+    prefix: PrefixOption = None,
+    group: GroupOption = False,
+) -> None:
+    """Give a role: globally, or on one model, or on every model named by a prefix."""
+    with _transaction() as session:
+        row = GrantService(session, _cli_context()).add(
+            "group" if group else "user", name, role, model=model, prefix=prefix
+        )
+        where = _where(row, model)
+    typer.echo(f"granted {row.role} to {row.principal_type} {row.principal!r} {where}", err=True)
+
+
+@users_app.command("revoke-grant")
+def revoke_grant(
+    name: Annotated[str, typer.Argument(help="User (or, with --group, group) name")],
+    model: ModelOption = None,
+    prefix: PrefixOption = None,
+    group: GroupOption = False,
+) -> None:
+    """Take back the role NAME holds globally (or on --model, or on --prefix)."""
+    with _transaction() as session:
+        row = GrantService(session, _cli_context()).revoke(
+            "group" if group else "user", name, model=model, prefix=prefix
+        )
+        where = _where(row, model)
+    typer.echo(f"revoked {row.role} of {row.principal_type} {row.principal!r} {where}", err=True)
+
+
+@users_app.command("grants")
+def list_grants(
+    name: Annotated[str | None, typer.Argument(help="Only this user's or group's")] = None,
+    model: ModelOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List role grants."""
+    with _transaction() as session:
+        rows = GrantService(session, _cli_context()).list_grants(None, name, model)
+        views = [GrantRead.model_validate(g) for g in rows]
+    if as_json:
+        _print_json([v.model_dump(mode="json") for v in views])
+        return
+    table = Table("id", "principal", "role", "on", "created")
+    for v in views:
+        on = {"global": "everything", "prefix": v.prefix or ""}.get(v.scope, f"model {v.model_id}")
+        table.add_row(str(v.id), Text(f"{v.principal_type} {v.principal}"), v.role, Text(on), "")
+    Console().print(table)
+
+
+def _where(row: Grant, model: str | None) -> str:
+    if row.scope == "model":
+        return f"on model {model!r}"
+    return f"on models {row.prefix!r}" if row.scope == "prefix" else "globally"
 
 
 @tokens_app.command("create")

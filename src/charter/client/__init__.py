@@ -4,7 +4,8 @@
 
     with Client("http://127.0.0.1:8080", token=...) as client:
         version = client.register_version_from_dir("fraud", "./model")
-        client.set_alias("fraud", "champion", version.version)
+        client.set_alias("fraud", "challenger", version.version)
+        request = client.request_promotion(version, alias="champion", justification="...")
 
 The client imports nothing of the server but its error tree (``charter.errors``).
 """
@@ -24,6 +25,14 @@ from charter.client._exceptions import (
     TransportError,
     Unauthenticated,
     Unavailable,
+)
+from charter.client._governance_models import (
+    Approvals,
+    Decision,
+    Grant,
+    Policy,
+    Promotion,
+    RuleResult,
 )
 from charter.client._inspection import (
     FileFormat,
@@ -70,17 +79,20 @@ from charter.client._references import Ref
 
 __all__ = [
     "AlreadyExists",
+    "Approvals",
     "CardFields",
     "CardSection",
     "CharterError",
     "ChecksumMismatch",
     "Client",
     "Conflict",
+    "Decision",
     "ExpectedFiles",
     "ExternalModel",
     "FileEntry",
     "FileFormat",
     "FileScan",
+    "Grant",
     "Holding",
     "ImpactedVersion",
     "InvalidArgument",
@@ -98,10 +110,13 @@ __all__ = [
     "Page",
     "PayloadTooLarge",
     "PermissionDenied",
+    "Policy",
     "PolicyViolation",
     "ProgressCallback",
+    "Promotion",
     "Ref",
     "RegisteredModel",
+    "RuleResult",
     "ScanJob",
     "ScanReport",
     "Signature",

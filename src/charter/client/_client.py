@@ -11,6 +11,7 @@ import httpx
 from charter.client._artifacts import PathLike
 from charter.client._cards import CardMethods
 from charter.client._exceptions import Conflict
+from charter.client._governance import GovernanceMethods
 from charter.client._http import HTTP
 from charter.client._inspection import InspectionMethods
 from charter.client._lineage import LineageMethods
@@ -20,7 +21,7 @@ from charter.client._signing import SigningMethods
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
-class Client(SigningMethods, CardMethods, LineageMethods, InspectionMethods):
+class Client(SigningMethods, CardMethods, LineageMethods, InspectionMethods, GovernanceMethods):
     """A connection to one Charter server.
 
     Constructing a client does no I/O; connections open on the first request and close with

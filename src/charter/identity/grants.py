@@ -8,6 +8,7 @@ The highest matching role wins. This module is pure: no database, no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -62,6 +63,29 @@ class GrantLike(Protocol):
     def model_id(self) -> int | None: ...
     @property
     def prefix(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class GrantRule:
+    """A grant detached from its row: what a request context carries for its whole life."""
+
+    principal_type: str
+    principal: str
+    role: str
+    scope: str
+    model_id: int | None = None
+    prefix: str | None = None
+
+    @classmethod
+    def of(cls, grant: GrantLike) -> GrantRule:
+        return cls(
+            grant.principal_type,
+            grant.principal,
+            grant.role,
+            grant.scope,
+            grant.model_id,
+            grant.prefix,
+        )
 
 
 def parse_role(value: str, field: str = "role") -> Role:

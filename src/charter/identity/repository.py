@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, null, or_, select, update
 from sqlalchemy.orm import Session
 
+from charter.identity.grants import GrantRule
 from charter.identity.models import ApiToken, Grant, LoginSession, User, UserGroup
 
 
@@ -207,6 +208,23 @@ class GrantRepository:
         if model_id is not None:
             query = query.where(Grant.model_id == model_id)
         return list(self.session.scalars(query.order_by(Grant.id)))
+
+    def rules_held_by(self, user: str, groups: Sequence[str]) -> list[GrantRule]:
+        """``held_by`` as plain values, without ORM objects: every authenticated request
+        reads these, so they cost one indexed query and no identity-map bookkeeping."""
+        held = (Grant.principal_type == "user") & (Grant.principal == user)
+        if groups:
+            held = held | ((Grant.principal_type == "group") & Grant.principal.in_(groups))
+        columns = (
+            Grant.principal_type,
+            Grant.principal,
+            Grant.role,
+            Grant.scope,
+            Grant.model_id,
+            Grant.prefix,
+        )
+        rows = self.session.execute(select(*columns).where(held).order_by(Grant.id))
+        return [GrantRule(*row) for row in rows]
 
     def held_by(self, user: str, groups: Sequence[str]) -> list[Grant]:
         """Every grant to the user or to one of its groups: the input of ``effective_role``."""

@@ -81,3 +81,17 @@ class GrantRead(BaseModel):
     prefix: str | None
     created_at: Timestamp
     created_by: str
+
+
+# What an admin (or a model's maintainer, for a grant on that model) sends to grant a role.
+class GrantCreate(Strict):
+    principal_type: str = Field(default="user", description="user or group")
+    principal: str = Field(min_length=1, max_length=256)
+    role: str = Field(description="reader, contributor, approver, maintainer or admin")
+    model: str | None = Field(default=None, description="Only on this registered model")
+    prefix: str | None = Field(default=None, description="Only on models named so, e.g. fraud-*")
+
+
+# Grants as listed, oldest first.
+class GrantList(BaseModel):
+    grants: list[GrantRead]

@@ -7,25 +7,25 @@ write that the caller makes in its own short transaction (``touch_token``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from charter import access
+from charter.audit import AuditService
 from charter.context import Actor, RequestContext
 from charter.db import now_ms
 from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
 from charter.identity import names, tokens
-from charter.identity.grants import PrincipalType, Role, Scope, parse_prefix, parse_role
-from charter.identity.grants import effective_role as _effective_role
-from charter.identity.models import SERVICE, USER, USER_KINDS, ApiToken, Grant, User
+from charter.identity.grant_service import GrantService
+from charter.identity.grants import PrincipalType, Role, parse_role
+from charter.identity.models import SERVICE, USER, USER_KINDS, ApiToken, User
 from charter.identity.repository import (
     CredentialRow,
-    GrantRepository,
     TokenRepository,
     UserRepository,
 )
-from charter.registry.service import ModelService
 
 # A token's last use is written at most this often: never a write on every request.
 TOUCH_INTERVAL_MS = 60_000
@@ -103,6 +103,7 @@ class IdentityService:
         expires_in_seconds: int | None = None,
     ) -> tuple[UserView, IssuedToken]:
         """A new account with its first token (and a global grant when ``role`` is given)."""
+        access.require(self.ctx, Role.ADMIN)
         name = names.user_name(name)
         if kind not in USER_KINDS:
             raise InvalidArgument(f"kind {kind!r} is not one of user, service", field="kind")
@@ -112,6 +113,8 @@ class IdentityService:
             raise AlreadyExists(f"user {name!r} already exists", user=name)
         user = self.users.add(User(name=name, kind=kind, created_by=self.ctx.actor.name))
         self.users.set_groups(user.id, clean_groups)
+        after = {"kind": kind, "groups": clean_groups, "role": parsed_role}
+        self._audit("user.create", "user", user.id, name, after=after)
         if parsed_role is not None:
             GrantService(self.session, self.ctx).add(PrincipalType.USER, name, parsed_role)
         issued = self._issue(user, token_name, expires_in_seconds)
@@ -127,20 +130,26 @@ class IdentityService:
         return self._views([self.get_user_row(name)])[0]
 
     def list_users(self) -> list[UserView]:
+        access.require(self.ctx, Role.ADMIN)
         return self._views(self.users.list_all())
 
     def disable_user(self, name: str) -> UserView:
         """Stops every token and session of the account at once; its grants stay."""
+        access.require(self.ctx, Role.ADMIN)
         user = self.get_user_row(name)
         if user.disabled_at is None:
             user.disabled_at = self.now()
             user.updated_at = user.disabled_at
             self.session.flush()
+            self._audit("user.disable", "user", user.id, user.name)
         return self._views([user])[0]
 
     def set_groups(self, name: str, groups: Iterable[str]) -> UserView:
+        access.require(self.ctx, Role.ADMIN)
         user = self.get_user_row(name)
-        self.users.set_groups(user.id, names.group_names(groups))
+        clean = names.group_names(groups)
+        self.users.set_groups(user.id, clean)
+        self._audit("user.groups.set", "user", user.id, user.name, after={"groups": clean})
         return self._views([user])[0]
 
     def _views(self, users: Sequence[User]) -> list[UserView]:
@@ -165,6 +174,7 @@ class IdentityService:
     def create_token(
         self, user_name: str, name: str = "api", expires_in_seconds: int | None = None
     ) -> IssuedToken:
+        access.require(self.ctx, Role.ADMIN)
         user = self.get_user_row(user_name)
         if user.disabled_at is not None:
             raise Conflict(f"user {user.name!r} is disabled", user=user.name)
@@ -180,6 +190,7 @@ class IdentityService:
         return self._issue(user, name, seconds)
 
     def list_tokens(self, user_name: str | None = None) -> list[TokenView]:
+        access.require(self.ctx, Role.ADMIN)
         user_id = self.get_user_row(user_name).id if user_name is not None else None
         return [_token_view(t, owner) for t, owner in self.tokens.list_with_owner(user_id)]
 
@@ -188,6 +199,7 @@ class IdentityService:
         return [_token_view(t, owner) for t, owner in self.tokens.list_with_owner(user.id)]
 
     def revoke_token(self, token_id: int) -> TokenView:
+        access.require(self.ctx, Role.ADMIN)
         return self._revoke(token_id, owner_id=None)
 
     def revoke_own_token(self, token_id: int) -> TokenView:
@@ -202,6 +214,9 @@ class IdentityService:
             token.revoked_at = self.now()
             token.revoked_by = self.ctx.actor.name
             self.session.flush()
+            owner = self.session.get(User, token.user_id)
+            label = f"{owner.name if owner else token.user_id}/{token.name}"
+            self._audit("token.revoke", "token", token.id, label)
         owner = self.session.get(User, token.user_id)
         return _token_view(token, owner.name if owner else "")
 
@@ -231,7 +246,21 @@ class IdentityService:
             )
         )
         view = _token_view(row, user.name)
+        after = {"user": user.name, "name": name, "expires_at": expires_at}
+        self._audit("token.create", "token", row.id, f"{user.name}/{name}", after=after)
         return IssuedToken(**vars(view), token=secret)
+
+    def _audit(
+        self,
+        action: str,
+        resource_type: str,
+        resource_id: int,
+        resource_name: str,
+        after: Mapping[str, object] | None = None,
+    ) -> None:
+        AuditService(self.session, self.ctx).record(
+            action, resource_type, resource_id, resource_name, after=after
+        )
 
     # -- authentication ------------------------------------------------------------------
 
@@ -277,100 +306,6 @@ def _token_view(token: ApiToken, owner: str) -> TokenView:
         last_used_at=token.last_used_at,
         revoked_at=token.revoked_at,
     )
-
-
-class GrantService:
-    """Stores grants; enforcement (which role may do what) is the callers' rule, not this one's."""
-
-    def __init__(self, session: Session, ctx: RequestContext) -> None:
-        self.session = session
-        self.ctx = ctx
-        self.grants = GrantRepository(session)
-
-    def add(
-        self,
-        principal_type: str,
-        principal: str,
-        role: str | Role,
-        *,
-        model: str | None = None,
-        prefix: str | None = None,
-    ) -> Grant:
-        """Grant ``role`` globally, on the model named ``model`` (bound to its id), or on a
-        name ``prefix`` such as ``fraud-*``. A second grant on the same target is refused."""
-        kind = _principal_type(principal_type)
-        who = (
-            names.user_name(principal)
-            if kind == PrincipalType.USER
-            else names.group_name(principal)
-        )
-        parsed = parse_role(role)
-        if model is not None and prefix is not None:
-            raise InvalidArgument("a grant is on a model or on a prefix, not both", field="model")
-        model_id = ModelService(self.session, self.ctx).get_row(model).id if model else None
-        pattern = parse_prefix(prefix) if prefix is not None else None
-        scope, target = _target(model_id, pattern)
-        existing = self.grants.find(kind, who, target)
-        if existing is not None:
-            raise AlreadyExists(
-                f"{kind} {who!r} already holds {existing.role} on {target}",
-                grant=existing.id,
-            )
-        return self.grants.add(
-            Grant(
-                principal_type=kind,
-                principal=who,
-                role=parsed,
-                scope=scope,
-                model_id=model_id,
-                prefix=pattern,
-                target=target,
-                created_at=now_ms(),
-                created_by=self.ctx.actor.name,
-            )
-        )
-
-    def remove(self, grant_id: int) -> None:
-        grant = self.grants.get(grant_id)
-        if grant is None:
-            raise NotFound(f"grant {grant_id} does not exist", grant=grant_id)
-        self.grants.delete(grant)
-
-    def list_grants(
-        self,
-        principal_type: str | None = None,
-        principal: str | None = None,
-        model: str | None = None,
-    ) -> list[Grant]:
-        kind = _principal_type(principal_type) if principal_type is not None else None
-        model_id = ModelService(self.session, self.ctx).get_row(model).id if model else None
-        return self.grants.search(kind, principal, model_id)
-
-    def held_by(self, actor: Actor) -> list[Grant]:
-        """Every grant to the actor or its groups: fetch once, then ask ``role_of`` freely."""
-        return self.grants.held_by(actor.name, actor.groups)
-
-    def role_of(
-        self, actor: Actor, model_id: int | None = None, model_name: str | None = None
-    ) -> Role | None:
-        return _effective_role(actor.name, actor.groups, self.held_by(actor), model_id, model_name)
-
-
-def _principal_type(value: str) -> PrincipalType:
-    try:
-        return PrincipalType(value)
-    except ValueError:
-        raise InvalidArgument(
-            f"principal type {value!r} is not one of user, group", field="principal_type"
-        ) from None
-
-
-def _target(model_id: int | None, prefix: str | None) -> tuple[Scope, str]:
-    if model_id is not None:
-        return Scope.MODEL, f"model:{model_id}"
-    if prefix is not None:
-        return Scope.PREFIX, f"prefix:{prefix}"
-    return Scope.GLOBAL, "*"
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from charter.audit import AuditService
 from charter.context import Actor, RequestContext
 from charter.db import now_ms
 from charter.errors import Unauthenticated
@@ -88,7 +89,7 @@ class SsoService:
                 f"the account name {name!r} already belongs to another account; "
                 "an administrator must rename or remove it before this identity can sign in"
             )
-        return self.users.add(
+        user = self.users.add(
             User(
                 name=name,
                 kind=kind,
@@ -97,6 +98,11 @@ class SsoService:
                 created_by=f"sso:{issuer}",
             )
         )
+        after = {"kind": kind, "issuer": issuer, "subject": subject}
+        AuditService(self.session, self.ctx).record(
+            "user.provision", "user", user.id, name, after=after
+        )
+        return user
 
     def _actor(self, user: User, claims: Claims, groups_claim: str, method: str) -> Actor:
         if user.disabled_at is not None:

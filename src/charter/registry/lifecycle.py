@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from charter import naming
+from charter import access, naming
+from charter.access import Role
 from charter.approvals.protection import ensure_direct_change_allowed
+from charter.audit import AuditService
 from charter.context import RequestContext
 from charter.db import now_ms
 from charter.errors import Conflict, InvalidArgument, NotFound
@@ -63,6 +66,7 @@ class LifecycleService:
     def set_alias(self, name: str, alias: str, number: int) -> VersionView:
         alias, number = naming.alias(alias), naming.version_number(number)
         model = self._locked_model(name)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         ensure_direct_change_allowed(self.session, self.ctx, model, ALIAS, alias, version=number)
         return self._move_alias(model, self._ready_version(model, number), alias)
 
@@ -78,20 +82,26 @@ class LifecycleService:
         if current is not None and current.version_id == version.id:
             return self.versions.view(model, version)
         at, actor = now_ms(), self.ctx.actor.name
+        before = None
         if current is not None:
             HoldingRepository(self.session).close_current(
                 model.id, ALIAS, alias, current.version_id, at, actor, "alias moved"
             )
+            previous = VersionRepository(self.session).get_by_id(current.version_id)
+            before = {"version": previous.version} if previous is not None else None
         self.aliases.put(model.id, alias, version.id, at)
         holdings.begin(self.session, version, ALIAS, alias, at, actor)
         model.updated_at = at
         self.session.flush()
+        after = {"version": version.version}
+        self._audit("alias.set", model.id, f"{model.name}@{alias}", before, after)
         return self.versions.view(model, version)
 
     def delete_alias(self, name: str, alias: str, *, missing_ok: bool = False) -> None:
         """Remove an alias; ``missing_ok`` makes removing an absent alias a no-op (MLflow's way)."""
         alias = naming.alias(alias)
         model = self.versions.models.get_row(name, lock=True)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         ensure_direct_change_allowed(self.session, self.ctx, model, ALIAS, alias)
         current = self.aliases.get(model.id, alias)
         if current is None:
@@ -107,12 +117,15 @@ class LifecycleService:
         self.aliases.remove(current)
         model.updated_at = at
         self.session.flush()
+        before = {"version": version.version} if version is not None else None
+        self._audit("alias.delete", model.id, f"{model.name}@{alias}", before, None)
 
     def transition_stage(
         self, name: str, number: int, stage: str, *, archive_existing: bool = False
     ) -> VersionView:
         stage, number = naming.stage(stage), naming.version_number(number)
         model = self._locked_model(name)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         # Protected stages move only through promotions (when governed): moving a version into
         # a protected stage, and out of one, both change who holds it.
         ensure_direct_change_allowed(self.session, self.ctx, model, STAGE, stage, version=number)
@@ -141,21 +154,45 @@ class LifecycleService:
         if archive_existing and stage in ARCHIVABLE_FROM:
             for other in VersionRepository(self.session).in_stage(model.id, stage):
                 if other.id != version.id:
-                    self._move(other, "Archived", at, actor, "archived by a transition")
+                    self._move(model, other, "Archived", at, actor, "archived by a transition")
         if version.stage != stage:
-            self._move(version, stage, at, actor, f"moved to {stage}")
+            self._move(model, version, stage, at, actor, f"moved to {stage}")
         version.updated_at = at
         model.updated_at = at
         self.session.flush()
         return self.versions.view(model, version)
 
-    def _move(self, version: ModelVersion, stage: str, at: int, actor: str, reason: str) -> None:
+    def _move(
+        self,
+        model: RegisteredModel,
+        version: ModelVersion,
+        stage: str,
+        at: int,
+        actor: str,
+        reason: str,
+    ) -> None:
+        before = version.stage
         if version.stage != "None":
             holdings.end(self.session, version, STAGE, version.stage, at, actor, reason)
         if stage != "None":
             holdings.begin(self.session, version, STAGE, stage, at, actor)
         version.stage = stage
         version.updated_at = at
+        name = f"{model.name}/{version.version}"
+        self._audit("stage.transition", version.id, name, {"stage": before}, {"stage": stage})
+
+    def _audit(
+        self,
+        action: str,
+        resource_id: int,
+        resource_name: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        kind = "stage" if action.startswith("stage.") else "alias"
+        AuditService(self.session, self.ctx).record(
+            action, kind, resource_id, resource_name, before, after
+        )
 
     def history(
         self,

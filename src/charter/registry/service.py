@@ -5,13 +5,17 @@ Services check arguments, apply changes and flush; the caller owns the transacti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from charter import naming
+from charter import access, naming
+from charter.access import Role
 from charter.approvals import protection
+from charter.audit import AuditService
 from charter.context import RequestContext
 from charter.db import now_ms
 from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -35,6 +39,15 @@ DEFAULT_MODEL_ORDER = [Order("name")]
 DEFAULT_VERSION_ORDER = [Order("name"), Order("version", descending=True)]
 
 
+@dataclass(frozen=True)
+class _Named:
+    """A model known by id and name only: under its new name (the role a rename needs is
+    checked on both names), or as a joined query found it (visibility on the hot read)."""
+
+    id: int
+    name: str
+
+
 class ModelService:
     def __init__(self, session: Session, ctx: RequestContext) -> None:
         self.session = session
@@ -42,10 +55,23 @@ class ModelService:
         self.models = ModelRepository(session)
 
     def get_row(self, name: str, *, lock: bool = False) -> RegisteredModel:
+        """The live model; one the caller may not read is reported missing, like a deleted one."""
         model = self.models.get_live(naming.model_name(name), lock=lock)
         if model is None:
             raise NotFound(f"registered model {name!r} does not exist", model=name)
+        access.require_visible(self.ctx, model)
         return model
+
+    def audit(
+        self,
+        action: str,
+        model: RegisteredModel,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        AuditService(self.session, self.ctx).record(
+            action, "model", model.id, model.name, before, after
+        )
 
     def get(self, name: str) -> ModelView:
         return model_views(self.session, [self.get_row(name)])[0]
@@ -56,6 +82,7 @@ class ModelService:
         name = naming.model_name(name)
         description = naming.description(description)
         clean_tags = naming.tags(tags)
+        access.require(self.ctx, Role.CONTRIBUTOR, name=name)
         if self.models.get_live(name) is not None:
             raise AlreadyExists(f"registered model {name!r} already exists", model=name)
         try:
@@ -66,50 +93,68 @@ class ModelService:
             # Another request created the same name between our check and our insert.
             raise AlreadyExists(f"registered model {name!r} already exists", model=name) from exc
         self.models.add_tags(model.id, clean_tags)
+        after = {"name": name, "description": description, "tags": clean_tags}
+        self.audit("model.create", model, after=after)
         return model_view(model, clean_tags, {}, None)
 
     def update(
         self, name: str, *, new_name: str | None = None, description: str | None = None
     ) -> ModelView:
         model = self.get_row(name, lock=True)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         if new_name is not None:
             target = naming.model_name(new_name, "new_name")
             if target != model.name:
+                # A prefix grant must cover the new name too: a rename cannot escape one.
+                access.require(self.ctx, Role.CONTRIBUTOR, _Named(model.id, target))
                 if self.models.get_live(target) is not None:
                     raise AlreadyExists(f"registered model {target!r} already exists", model=target)
+                old = model.name
                 model.name = target
+                self.audit("model.rename", model, {"name": old}, {"name": target})
         if description is not None:
-            model.description = naming.description(description)
+            old_description, model.description = model.description, naming.description(description)
+            if old_description != model.description:
+                before, after = {"description": old_description}, {"description": model.description}
+                self.audit("model.update", model, before, after)
         model.updated_at = now_ms()
         self.session.flush()
         return model_views(self.session, [model])[0]
 
     def delete(self, name: str) -> None:
         model = self.get_row(name, lock=True)
+        access.require(self.ctx, Role.MAINTAINER, model)
         protection.ensure_model_deletable(self.session, self.ctx, model)
         at = now_ms()
         model.deleted_at = at
         model.updated_at = at
         self.session.flush()
         holdings.release_model(self.session, model.id, at, self.ctx.actor.name, "model deleted")
+        self.audit("model.delete", model, before={"name": model.name})
 
     def set_tag(self, name: str, key: str, value: str) -> ModelView:
         model = self.get_row(name)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         key = naming.tag_key(key)
-        self.models.set_tag(model.id, key, naming.tag_value(value, key))
+        value = naming.tag_value(value, key)
+        self.models.set_tag(model.id, key, value)
         model.updated_at = now_ms()
         self.session.flush()
+        self.audit("model.tag.set", model, after={"key": key, "value": value})
         return model_views(self.session, [model])[0]
 
     def delete_tag(self, name: str, key: str, *, missing_ok: bool = False) -> None:
         """Remove a tag; ``missing_ok`` makes removing an absent tag a no-op (MLflow's way)."""
         model = self.get_row(name)
-        if not self.models.delete_tag(model.id, naming.tag_key(key)):
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
+        key = naming.tag_key(key)
+        if not self.models.delete_tag(model.id, key):
             if missing_ok:
                 return
             raise NotFound(f"registered model {name!r} has no tag {key!r}", model=name, key=key)
         model.updated_at = now_ms()
         self.session.flush()
+        self.audit("model.tag.delete", model, before={"key": key})
 
     def search(
         self,
@@ -133,6 +178,9 @@ class ModelService:
             rows = rows[:limit]
             last = rows[-1]
             token = encode_token(signature, [getattr(last, o.field) for o in orders] + [last.id])
+        if not access.allowed(self.ctx, Role.READER):
+            # Without a global role, only the models its grants reach (pages may come short).
+            rows = [m for m in rows if access.visible(self.ctx, m)]
         return Page(model_views(self.session, rows), token)
 
 
@@ -142,6 +190,18 @@ class VersionService:
         self.ctx = ctx
         self.models = ModelService(session, ctx)
         self.versions = VersionRepository(session)
+
+    def audit(
+        self,
+        action: str,
+        model_name: str,
+        version: ModelVersion,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        AuditService(self.session, self.ctx).record(
+            action, "model_version", version.id, f"{model_name}/{version.version}", before, after
+        )
 
     def find_row(
         self, name: str, selector: VersionSelector
@@ -170,6 +230,10 @@ class VersionService:
         version = self.versions.get_by_id(version_id)
         if version is None or version.deleted_at is not None:
             raise NotFound(f"model version {version_id} does not exist", version_id=version_id)
+        model = self.models.models.get_many([version.model_id]).get(version.model_id)
+        if model is None or model.deleted_at is not None:
+            raise NotFound(f"model version {version_id} does not exist", version_id=version_id)
+        access.require_visible(self.ctx, model)
         return version
 
     def get(self, name: str, selector: VersionSelector) -> VersionView:
@@ -179,6 +243,7 @@ class VersionService:
         if found is None:
             model, version = self.get_row(name, selector)
             return self.view(model, version)
+        access.require_visible(self.ctx, _Named(found[0].model_id, found[1]))
         return version_views(self.session, [found])[0]
 
     def find(self, name: str, selector: VersionSelector) -> VersionView | None:
@@ -224,6 +289,7 @@ class VersionService:
         clean_tags, clean_metrics = naming.tags(tags), naming.metrics(metrics)
         pending = await_upload if await_upload is not None else source is None
         model = self.models.get_row(name, lock=True)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         number = model.next_version
         model.next_version = number + 1
         at = now_ms()
@@ -244,40 +310,60 @@ class VersionService:
         )
         self.versions.add_tags(version.id, clean_tags)
         self.versions.set_metrics(version.id, clean_metrics)
+        after = {
+            "version": number,
+            "status": version.status,
+            "source": source,
+            "run_id": run_id,
+            "run_link": run_link,
+        }
+        self.audit("version.create", model.name, version, after=after)
         # A new version holds no alias yet: its view needs no query.
         return version_view(version, model.name, clean_tags, clean_metrics, [])
 
     def update(self, name: str, selector: VersionSelector, description: str | None) -> VersionView:
         model, version = self.get_row(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         if description is not None:
-            version.description = naming.description(description)
+            old, version.description = version.description, naming.description(description)
+            if old != version.description:
+                before, after = {"description": old}, {"description": version.description}
+                self.audit("version.update", model.name, version, before, after)
         version.updated_at = now_ms()
         self.session.flush()
         return self.view(model, version)
 
     def delete(self, name: str, selector: VersionSelector) -> None:
         model, version = self.get_row(name, selector)
+        access.require(self.ctx, Role.MAINTAINER, model)
         protection.ensure_version_deletable(self.session, self.ctx, model, version)
+        before = {"version": version.version, "stage": version.stage, "status": version.status}
         at = now_ms()
         version.deleted_at = at
         version.updated_at = at
         self.session.flush()
         holdings.release_version(self.session, version, at, self.ctx.actor.name, "version deleted")
+        self.audit("version.delete", model.name, version, before=before)
 
     def set_tag(self, name: str, selector: VersionSelector, key: str, value: str) -> VersionView:
         model, version = self.get_row(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         key = naming.tag_key(key)
-        self.versions.set_tag(version.id, key, naming.tag_value(value, key))
+        value = naming.tag_value(value, key)
+        self.versions.set_tag(version.id, key, value)
         version.updated_at = now_ms()
         self.session.flush()
+        self.audit("version.tag.set", model.name, version, after={"key": key, "value": value})
         return self.view(model, version)
 
     def delete_tag(
         self, name: str, selector: VersionSelector, key: str, *, missing_ok: bool = False
     ) -> None:
         """Remove a tag; ``missing_ok`` makes removing an absent tag a no-op (MLflow's way)."""
-        _, version = self.get_row(name, selector)
-        if not self.versions.delete_tag(version.id, naming.tag_key(key)):
+        model, version = self.get_row(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
+        key = naming.tag_key(key)
+        if not self.versions.delete_tag(version.id, key):
             if missing_ok:
                 return
             raise NotFound(
@@ -285,6 +371,7 @@ class VersionService:
             )
         version.updated_at = now_ms()
         self.session.flush()
+        self.audit("version.tag.delete", model.name, version, before={"key": key})
 
     def mark_ready(
         self, version: ModelVersion, *, digest: str, file_count: int, total_size: int
@@ -297,6 +384,8 @@ class VersionService:
         version.total_size = total_size
         version.updated_at = now_ms()
         self.session.flush()
+        after = {"status": READY, "manifest_digest": digest, "file_count": file_count}
+        self.audit("version.finalize", self._model_name(version), version, after=after)
 
     def mark_failed(self, version: ModelVersion, reason: str) -> None:
         self._require_pending(version)
@@ -304,6 +393,13 @@ class VersionService:
         version.status_message = reason
         version.updated_at = now_ms()
         self.session.flush()
+        after = {"status": FAILED, "reason": reason}
+        self.audit("version.finalize", self._model_name(version), version, after=after)
+
+    def _model_name(self, version: ModelVersion) -> str:
+        # The model row is already in the session's identity map: no query.
+        model = self.session.get(RegisteredModel, version.model_id)
+        return model.name if model is not None else str(version.model_id)
 
     def _require_pending(self, version: ModelVersion) -> None:
         if version.status != PENDING:
@@ -343,4 +439,6 @@ class VersionService:
                 "updated_at": version.updated_at,
             }
             token = encode_token(signature, [values[o.field] for o in orders] + [version.id])
+        if not access.allowed(self.ctx, Role.READER):
+            rows = [r for r in rows if access.visible(self.ctx, _Named(r[0].model_id, r[1]))]
         return Page(version_views(self.session, rows), token)

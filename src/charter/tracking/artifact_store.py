@@ -36,6 +36,7 @@ from charter.tracking.models import MultipartPart, MultipartUpload, TrackedArtif
 from charter.tracking.registry_view import RegistryView, is_registry_path, refuse_write
 from charter.tracking.repository import RunRepository
 from charter.tracking.responses import RunArtifacts
+from charter.tracking.trail import audit, may_read, may_write
 
 ARTIFACTS_SCHEME = "mlflow-artifacts"
 
@@ -91,6 +92,7 @@ class ArtifactNamespace:
     def check_writable(self, path: str) -> None:
         """A file may not sit where a directory is, nor below another file."""
         refuse_write(path)
+        may_write(self.ctx)
         segments = path.split("/")
         ancestors = ["/".join(segments[:i]) for i in range(1, len(segments))]
         blocking = self.files.files_at(ancestors)
@@ -103,9 +105,13 @@ class ArtifactNamespace:
 
     def record(self, path: str, blob: BlobInfo) -> TrackedArtifact:
         self.check_writable(path)
-        return self.files.put(path, blob.size, blob.sha256)
+        row = self.files.put(path, blob.size, blob.sha256)
+        after = {"size": blob.size, "sha256": blob.sha256}
+        audit(self.session, self.ctx, "run_artifact.upload", path, after=after)
+        return row
 
     def open(self, path: str) -> FileDownload:
+        may_read(self.ctx)
         path = clean_path(path)
         if is_registry_path(path):
             return RegistryView(self.session, self.ctx, self.blobs).open(path)
@@ -117,6 +123,7 @@ class ArtifactNamespace:
 
     def listing(self, path: str | None) -> list[FileInfoRead]:
         """The files and directories directly in ``path``; a file lists as nothing (MLflow)."""
+        may_read(self.ctx)
         directory = clean_path(path, allow_root=True)
         if is_registry_path(directory):
             return RegistryView(self.session, self.ctx, self.blobs).listing(directory)
@@ -154,9 +161,13 @@ class ArtifactNamespace:
         The blobs stay: other paths (or registered versions) may hold the same bytes, and
         unreferenced blobs are retention's to remove.
         """
+        may_write(self.ctx)
         path = clean_path(path)
         refuse_write(path)
-        return self.files.delete_tree(path)
+        deleted = self.files.delete_tree(path)
+        if deleted:
+            audit(self.session, self.ctx, "run_artifact.delete", path, before={"files": deleted})
+        return deleted
 
     def files_below(self, prefix: str) -> list[tuple[str, int, str]]:
         """Every file below ``prefix`` as (path relative to it, size, sha256)."""
@@ -166,6 +177,7 @@ class ArtifactNamespace:
     # -- multipart ---------------------------------------------------------------------------
 
     def create_multipart(self, path: str, num_parts: int) -> str:
+        may_write(self.ctx)
         """Start a multipart upload; return its secret id (it authorises the part uploads)."""
         self.check_writable(path)
         secret = secrets.token_urlsafe(32)
@@ -202,6 +214,7 @@ class ArtifactNamespace:
 
     def plan_completion(self, secret: str, path: str, etags: dict[int, str]) -> PartPlan:
         """Check the client's list of parts against what was uploaded."""
+        may_write(self.ctx)
         upload = self.upload(secret, path)
         stored = {p.part_number: p.sha256 for p in self.uploads.parts(upload.id)}
         if not etags:
@@ -222,6 +235,7 @@ class ArtifactNamespace:
         return row
 
     def abort_multipart(self, secret: str, path: str) -> None:
+        may_write(self.ctx)
         self.uploads.delete(self.upload(secret, path, lock=True))
 
 

@@ -21,6 +21,7 @@ from charter.tracking.filters import Condition, Order, ordering_signature
 from charter.tracking.models import ACTIVE, DELETED, Experiment
 from charter.tracking.repository import ExperimentRepository
 from charter.tracking.schemas import ExperimentRead, TagIn
+from charter.tracking.trail import audit, may_read, may_write
 from charter.tracking.views import experiment_reads
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -59,6 +60,7 @@ class ExperimentService:
         self.experiments = ExperimentRepository(session)
 
     def get_row(self, experiment_id: str | int) -> Experiment:
+        may_read(self.ctx)
         experiment = self.experiments.get(limits.experiment_id(experiment_id))
         if experiment is None:
             raise NotFound(
@@ -80,6 +82,7 @@ class ExperimentService:
         return experiment_reads(self.session, [self.get_row(experiment_id)])[0]
 
     def get_by_name(self, name: str) -> ExperimentRead:
+        may_read(self.ctx)
         experiment = self.experiments.get_by_name(limits.experiment_name(name))
         if experiment is None:
             raise NotFound(f"Could not find experiment with name '{name}'", name=name)
@@ -88,6 +91,7 @@ class ExperimentService:
     def create(
         self, name: str | None, artifact_location: str | None, tags: Sequence[TagIn] = ()
     ) -> str:
+        may_write(self.ctx)
         name = limits.experiment_name(name)
         clean_tags = experiment_tags(tags)
         existing = self.experiments.get_by_name(name)
@@ -108,18 +112,31 @@ class ExperimentService:
         for key, value in clean_tags.items():
             self.experiments.set_tag(experiment.id, key, value)
         self.session.flush()
+        after = {"name": name, "artifact_location": experiment.artifact_location}
+        audit(self.session, self.ctx, "experiment.create", experiment.id, after=after)
         return str(experiment.id)
 
     def rename(self, experiment_id: str, new_name: str | None) -> None:
+        may_write(self.ctx)
         experiment = self.require_active(experiment_id)
         name = limits.experiment_name(new_name)
         other = self.experiments.get_by_name(name)
         if other is not None and other.id != experiment.id:
             raise AlreadyExists(f"Experiment(name={name}) already exists.", experiment_name=name)
+        before = {"name": experiment.name}
         experiment.name = name
         self._touch(experiment)
+        audit(
+            self.session,
+            self.ctx,
+            "experiment.rename",
+            experiment.id,
+            before=before,
+            after={"name": name},
+        )
 
     def delete(self, experiment_id: str) -> None:
+        may_write(self.ctx)
         experiment = self.get_row(experiment_id)
         if experiment.id == DEFAULT_EXPERIMENT_ID:
             raise InvalidArgument(
@@ -130,6 +147,7 @@ class ExperimentService:
         self._set_stage(experiment, DELETED)
 
     def restore(self, experiment_id: str) -> None:
+        may_write(self.ctx)
         self._set_stage(self.get_row(experiment_id), ACTIVE)
 
     def _set_stage(self, experiment: Experiment, stage: str) -> None:
@@ -138,20 +156,27 @@ class ExperimentService:
         experiment.deleted_at = at
         self.experiments.set_runs_stage(experiment.id, stage, at)
         self._touch(experiment)
+        action = "experiment.delete" if stage == DELETED else "experiment.restore"
+        audit(self.session, self.ctx, action, experiment.id)
 
     def set_tag(self, experiment_id: str, key: str, value: str) -> None:
+        may_write(self.ctx)
         experiment = self.require_active(experiment_id)
         for clean_key, clean_value in experiment_tags([TagIn(key=key, value=value)]).items():
             self.experiments.set_tag(experiment.id, clean_key, clean_value)
+            after = {"key": clean_key, "value": clean_value}
+            audit(self.session, self.ctx, "experiment.tag.set", experiment.id, after=after)
         self._touch(experiment)
 
     def delete_tag(self, experiment_id: str, key: str) -> None:
+        may_write(self.ctx)
         experiment = self.require_active(experiment_id)
         if not self.experiments.delete_tag(experiment.id, key):
             raise NotFound(
                 f"No tag with name: {key} in experiment with id {experiment.id}", key=key
             )
         self._touch(experiment)
+        audit(self.session, self.ctx, "experiment.tag.delete", experiment.id, before={"key": key})
 
     def _touch(self, experiment: Experiment) -> None:
         experiment.updated_at = now_ms()
@@ -165,6 +190,7 @@ class ExperimentService:
         max_results: int | None,
         page_token: str | None,
     ) -> Page[ExperimentRead]:
+        may_read(self.ctx)
         limit = page_size(max_results, default=SEARCH_DEFAULT, maximum=SEARCH_MAX)
         signature = f"experiments|{view_type}|{ordering_signature(list(orders))}"
         rows = self.experiments.search(

@@ -21,6 +21,7 @@ from charter.tracking.models import MODEL_FAILED, MODEL_PENDING, MODEL_READY, Lo
 from charter.tracking.repository import RunRepository
 from charter.tracking.runs import random_run_name
 from charter.tracking.schemas import LoggedModelCreate, LoggedModelRead, ParamIn, TagIn
+from charter.tracking.trail import audit, may_read, may_write
 from charter.tracking.views import logged_model_reads
 
 SEARCH_DEFAULT = 50  # MLflow's default page of logged models
@@ -56,6 +57,7 @@ class LoggedModelService:
         self.experiments = ExperimentService(session, ctx)
 
     def get_row(self, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:
+        may_read(self.ctx)
         model = self.models.get(model_id)
         if model is None or (model.deleted_at is not None and not allow_deleted):
             raise NotFound(f"Logged model with ID '{model_id}' not found", model_id=model_id)
@@ -66,6 +68,7 @@ class LoggedModelService:
         return logged_model_reads(self.session, [model])[0]
 
     def create(self, request: LoggedModelCreate) -> LoggedModelRead:
+        may_write(self.ctx)
         experiment = self.experiments.require_active(request.experiment_id)
         params, tags = _clean(request.params, "param"), _clean(request.tags, "tag")
         if request.source_run_id and RunRepository(self.session).get(request.source_run_id) is None:
@@ -88,6 +91,12 @@ class LoggedModelService:
         )
         self.models.set_params(model.id, params)
         self.models.set_tags(model.id, tags)
+        after = {
+            "experiment_id": str(experiment.id),
+            "name": model.name,
+            "run_id": model.source_run_id,
+        }
+        audit(self.session, self.ctx, "logged_model.create", model.id, after=after)
         return logged_model_reads(self.session, [model])[0]
 
     def finalize(self, model_id: str, status: str) -> LoggedModelRead:
@@ -98,31 +107,45 @@ class LoggedModelService:
                 "LOGGED_MODEL_UPLOAD_FAILED",
                 field="status",
             )
+        may_write(self.ctx)
         model = self.get_row(model_id)
         model.status = stored
         self._touch(model)
+        audit(self.session, self.ctx, "logged_model.finalize", model.id, after={"status": stored})
         return logged_model_reads(self.session, [model])[0]
 
     def delete(self, model_id: str) -> None:
+        may_write(self.ctx)
         model = self.get_row(model_id)
         model.deleted_at = now_ms()
         self._touch(model)
+        audit(self.session, self.ctx, "logged_model.delete", model.id)
 
     def set_tags(self, model_id: str, tags: Sequence[TagIn]) -> None:
+        may_write(self.ctx)
         model = self.get_row(model_id)
-        self.models.set_tags(model.id, _clean(tags, "tag"))
+        clean = _clean(tags, "tag")
+        self.models.set_tags(model.id, clean)
         self._touch(model)
+        audit(self.session, self.ctx, "logged_model.tag.set", model.id, after=clean)
 
     def delete_tag(self, model_id: str, key: str) -> None:
+        may_write(self.ctx)
         model = self.get_row(model_id)
         if not self.models.delete_tag(model.id, key):
             raise NotFound(f"No tag with key {key!r} on logged model {model_id}", key=key)
         self._touch(model)
+        audit(self.session, self.ctx, "logged_model.tag.delete", model.id, before={"key": key})
 
     def log_params(self, model_id: str, params: Sequence[ParamIn]) -> None:
+        may_write(self.ctx)
         model = self.get_row(model_id)
-        self.models.set_params(model.id, _clean(params, "param"))
+        clean = _clean(params, "param")
+        self.models.set_params(model.id, clean)
         self._touch(model)
+        audit(
+            self.session, self.ctx, "logged_model.params", model.id, after={"params": sorted(clean)}
+        )
 
     def _touch(self, model: LoggedModel) -> None:
         model.updated_at = now_ms()
@@ -136,6 +159,7 @@ class LoggedModelService:
         max_results: int | None,
         page_token: str | None,
     ) -> Page[LoggedModelRead]:
+        may_read(self.ctx)
         limit = page_size(max_results, default=SEARCH_DEFAULT, maximum=SEARCH_MAX)
         ids = [limits.experiment_id(e, "experiment_ids") for e in experiment_ids]
         signature = f"logged-models|{ordering_signature(list(orders))}"

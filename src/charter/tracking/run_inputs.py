@@ -17,6 +17,7 @@ from charter.tracking.models import INPUT, OUTPUT, Dataset, Run
 from charter.tracking.repository import RunRepository
 from charter.tracking.runs import RunService
 from charter.tracking.schemas import DatasetIn, DatasetInputIn, ModelInputIn, ModelOutputIn
+from charter.tracking.trail import audit, may_write
 
 MODEL_HISTORY_TAG = "mlflow.log-model.history"
 
@@ -65,6 +66,7 @@ class RunInputService:
                 f"A request can log at most {limits.MAX_ENTITIES_PER_BATCH} datasets",
                 field="datasets",
             )
+        may_write(self.ctx)
         checked = [(_dataset_fields(item.dataset), _input_tags(item)) for item in datasets]
         run = self.run_service.require_active(run_id)
         self._require_models([m.model_id for m in models])
@@ -73,12 +75,17 @@ class RunInputService:
             self.runs.add_dataset_input(run.id, row.id, tags)
         for model in models:
             self.runs.link_model(run.id, model.model_id, INPUT, 0)
+        after = {"datasets": [d.name for d, _ in checked], "models": [m.model_id for m in models]}
+        audit(self.session, self.ctx, "run.inputs", run.id, after=after)
 
     def log_outputs(self, run_id: str | None, models: Sequence[ModelOutputIn]) -> None:
+        may_write(self.ctx)
         run = self.run_service.require_active(run_id)
         self._require_models([m.model_id for m in models])
         for model in models:
             self.runs.link_model(run.id, model.model_id, OUTPUT, model.step)
+        after = {"models": [m.model_id for m in models]}
+        audit(self.session, self.ctx, "run.outputs", run.id, after=after)
 
     def record_logged_model(self, run_id: str | None, model_json: str) -> None:
         """MLflow 2's ``runs/log-model``: append the model's description to the run's
@@ -87,11 +94,13 @@ class RunInputService:
             model = json.loads(model_json)
         except ValueError as exc:
             raise InvalidArgument("model_json is not valid JSON", field="model_json") from exc
+        may_write(self.ctx)
         run = self.run_service.require_active(run_id)
         history = json.loads(self.runs.get_tag(run.id, MODEL_HISTORY_TAG) or "[]")
         history.append(model)
         value = json.dumps(history)
         self.runs.set_tags(run.id, {MODEL_HISTORY_TAG: limits.tag_value(value, MODEL_HISTORY_TAG)})
+        audit(self.session, self.ctx, "run.log_model", run.id)
 
     def _dataset(self, run: Run, dataset: DatasetIn) -> Dataset:
         row = self.runs.find_dataset(run.experiment_id, dataset.name, dataset.digest)

@@ -32,6 +32,7 @@ from charter.tracking.schemas import (
     RunRead,
     TagIn,
 )
+from charter.tracking.trail import audit, may_read, may_write
 from charter.tracking.views import metric_read, run_info, run_reads
 
 RUN_NAME_TAG = "mlflow.runName"
@@ -74,6 +75,7 @@ class RunService:
     # -- reads -------------------------------------------------------------------------------
 
     def get_row(self, run_id: str | None, *, lock: bool = False) -> Run:
+        may_read(self.ctx)
         if not run_id:
             raise InvalidArgument("run_id is required", field="run_id")
         run = self.runs.get(run_id, lock=lock)
@@ -100,6 +102,7 @@ class RunService:
         experiment_id = (
             request.experiment_id if request.experiment_id else str(DEFAULT_EXPERIMENT_ID)
         )
+        may_write(self.ctx)
         experiment = self.experiments.require_active(experiment_id)
         tags = self._clean_tags(request.tags)
         name = limits.run_name(request.run_name or tags.get(RUN_NAME_TAG) or random_run_name())
@@ -120,11 +123,14 @@ class RunService:
             )
         )
         self.runs.set_tags(run.id, tags)
+        after = {"experiment_id": str(experiment.id), "name": name}
+        audit(self.session, self.ctx, "run.create", run.id, after=after)
         return run_reads(self.session, [run])[0]
 
     def update(
         self, run_id: str | None, status: str | None, end_time: int | None, name: str | None
     ) -> RunInfoRead:
+        may_write(self.ctx)
         run = self.require_active(run_id)
         if status is not None:
             run.status = run_status(status)
@@ -134,17 +140,23 @@ class RunService:
             run.name = limits.run_name(name)
             self.runs.set_tags(run.id, {RUN_NAME_TAG: run.name})
         self.session.flush()
+        after = {"status": run.status, "end_time": run.end_time, "name": run.name}
+        audit(self.session, self.ctx, "run.update", run.id, after=after)
         return run_info(run)
 
     def delete(self, run_id: str | None) -> None:
+        may_write(self.ctx)
         run = self.get_row(run_id)
         run.lifecycle_stage, run.deleted_at = DELETED, now_ms()
         self.session.flush()
+        audit(self.session, self.ctx, "run.delete", run.id)
 
     def restore(self, run_id: str | None) -> None:
+        may_write(self.ctx)
         run = self.get_row(run_id)
         run.lifecycle_stage, run.deleted_at = ACTIVE, None
         self.session.flush()
+        audit(self.session, self.ctx, "run.restore", run.id)
 
     # -- logging -----------------------------------------------------------------------------
 
@@ -156,6 +168,7 @@ class RunService:
         tags: Sequence[TagIn] = (),
     ) -> None:
         """Log all or nothing: every item is checked before anything is written."""
+        may_write(self.ctx)
         limits.batch_sizes(len(metrics), len(params), len(tags))
         clean_params = self._clean_params(params)
         clean_tags = self._clean_tags(tags)
@@ -168,11 +181,16 @@ class RunService:
             if RUN_NAME_TAG in clean_tags:
                 run.name = limits.run_name(clean_tags[RUN_NAME_TAG])
         self.session.flush()
+        # What was logged, not the values: metrics can be thousands of points.
+        after = {"metrics": len(points), "params": sorted(clean_params), "tags": sorted(clean_tags)}
+        audit(self.session, self.ctx, "run.log", run.id, after=after)
 
     def delete_tag(self, run_id: str | None, key: str) -> None:
+        may_write(self.ctx)
         run = self.require_active(run_id)
         if not self.runs.delete_tag(run.id, key):
             raise NotFound(f"No tag with name: {key} in run with id {run.id}", key=key)
+        audit(self.session, self.ctx, "run.tag.delete", run.id, before={"key": key})
 
     def _clean_params(self, params: Sequence[ParamIn]) -> dict[str, str]:
         result: dict[str, str] = {}
@@ -272,6 +290,7 @@ class RunService:
         max_results: int | None,
         page_token: str | None,
     ) -> Page[RunRead]:
+        may_read(self.ctx)
         limit = page_size(max_results, default=SEARCH_DEFAULT, maximum=SEARCH_MAX)
         ids = [limits.experiment_id(e, "experiment_ids") for e in experiment_ids]
         signature = f"runs|{view_type}|{ordering_signature(list(orders))}"

@@ -16,7 +16,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query
+from sqlalchemy.orm import Session
 
+from charter.access import ModelLike
 from charter.api.deps import ContextDep, SessionDep, StateDep
 from charter.api.routing import TransactionalRoute
 from charter.api.state import AppState
@@ -30,6 +32,9 @@ from charter.audit.schemas import (
     parse_instant,
 )
 from charter.audit.signing import load_signer
+from charter.context import RequestContext
+from charter.errors import InvalidArgument, NotFound
+from charter.registry.service import ModelService
 
 logger = logging.getLogger("charter.audit")
 CHECKPOINT_POLL_SECONDS = 10.0
@@ -101,11 +106,24 @@ def search_events(
         since=parse_instant(since, field="since") if since else None,
         until=parse_instant(until, field="until", end_of_day=True) if until else None,
     )
-    page = AuditService(session, ctx).search(where, max_results, page_token)
+    page = AuditService(session, ctx).search(
+        where, max_results, page_token, model=_live_model(session, ctx, model)
+    )
     return AuditPage(
         events=[AuditEventRead.model_validate(e) for e in page.items],
         next_page_token=page.next_page_token,
     )
+
+
+def _live_model(session: Session, ctx: RequestContext, name: str | None) -> ModelLike | None:
+    """The live model a query names, so its maintainers may read its trail; None when there is
+    none (deleted or never created: then only admins may read its events)."""
+    if name is None:
+        return None
+    try:
+        return ModelService(session, ctx).get_row(name)
+    except (NotFound, InvalidArgument):
+        return None
 
 
 @router.get("/public-key", response_model=PublicKeyRead)

@@ -1,13 +1,24 @@
-"""Native routes for the caller itself: who am I, and my own API tokens."""
+"""Native routes of identity: who am I, my own API tokens, and role grants."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from charter.api.deps import ContextDep, SessionDep
 from charter.api.routing import TransactionalRoute
-from charter.identity.schemas import MeRead, TokenCreate, TokenIssued, TokenList, TokenRead
-from charter.identity.service import IdentityService
+from charter.identity.schemas import (
+    GrantCreate,
+    GrantList,
+    GrantRead,
+    MeRead,
+    TokenCreate,
+    TokenIssued,
+    TokenList,
+    TokenRead,
+)
+from charter.identity.service import GrantService, IdentityService
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1", tags=["identity"])
 
@@ -41,4 +52,30 @@ def list_tokens(session: SessionDep, ctx: ContextDep) -> TokenList:
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: int, session: SessionDep, ctx: ContextDep) -> Response:
     IdentityService(session, ctx).revoke_own_token(token_id)
+    return Response(status_code=204)
+
+
+@router.get("/grants", response_model=GrantList)
+def list_grants(
+    session: SessionDep,
+    ctx: ContextDep,
+    principal_type: str | None = None,
+    principal: str | None = None,
+    model: Annotated[str | None, Query(description="Only the grants on this model")] = None,
+) -> GrantList:
+    grants = GrantService(session, ctx).list_grants(principal_type, principal, model)
+    return GrantList(grants=[GrantRead.model_validate(g) for g in grants])
+
+
+@router.post("/grants", response_model=GrantRead, status_code=201)
+def add_grant(body: GrantCreate, session: SessionDep, ctx: ContextDep) -> GrantRead:
+    grant = GrantService(session, ctx).add(
+        body.principal_type, body.principal, body.role, model=body.model, prefix=body.prefix
+    )
+    return GrantRead.model_validate(grant)
+
+
+@router.delete("/grants/{grant_id}", status_code=204)
+def remove_grant(grant_id: int, session: SessionDep, ctx: ContextDep) -> Response:
+    GrantService(session, ctx).remove(grant_id)
     return Response(status_code=204)
