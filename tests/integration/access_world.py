@@ -65,6 +65,10 @@ def build(http: TestClient, state: AppState) -> World:
     world.ok(a, "PUT", "/api/v1/models/fraud/versions/2/files/model.pkl", 201, content=b"two")
     world.ok(a, "POST", "/api/v1/models/fraud/versions", 201, json={"source": "s3://b/fraud"})
     world.ok(a, "PUT", "/api/v1/models/fraud/aliases/challenger", json={"version": 1})
+    # The built-in policy also waits for the security scan, which this world never runs:
+    # an installation policy without that rule lets the first approval execute a request.
+    plain = "protected: {aliases: [champion], stages: [Production]}\napprovals: {min: 1}\n"
+    world.ok(a, "PUT", "/api/v1/policy", json={"yaml": plain})
     ask = {"version": 1, "justification": "better AUC"}
     world.ids["request"] = world.ok(
         "contributor",

@@ -123,6 +123,56 @@ MATRIX: dict[tuple[str, str], Call] = {
     ("GET", V + "/archive"): Call("reader", "/api/v1/models/fraud/versions/1/archive"),
     ("POST", V + "/finalize"): Call("contributor", "/api/v1/models/fraud/versions/2/finalize"),
     ("POST", V + "/verify"): Call("reader", "/api/v1/models/fraud/versions/1/verify"),
+    # -- provenance and integrity: lineage, scans, format, diff, signatures, model cards -------
+    ("GET", V + "/lineage"): Call("reader", "/api/v1/models/fraud/versions/1/lineage"),
+    ("POST", V + "/lineage"): Call(
+        "contributor",
+        "/api/v1/models/fraud/versions/1/lineage",
+        {"hyperparameters": {"k-{who}": 1}},
+    ),
+    ("PUT", V + "/lineage"): Call(
+        "contributor",
+        "/api/v1/models/fraud/versions/2/lineage",
+        {"hyperparameters": {"k": "{who}"}},
+    ),
+    ("GET", V + "/lineage/upstream"): Call(
+        "reader", "/api/v1/models/fraud/versions/1/lineage/upstream"
+    ),
+    ("GET", V + "/lineage/openlineage"): Call(
+        "reader", "/api/v1/models/fraud/versions/1/lineage/openlineage"
+    ),
+    ("GET", M + "/lineage/openlineage"): Call("reader", "/api/v1/models/fraud/lineage/openlineage"),
+    # Impact answers any account, with only the versions of models it may read.
+    ("GET", "/api/v1/lineage/impact"): Call(
+        USER, "/api/v1/lineage/impact?dataset=s3://lake/x", hidden=False
+    ),
+    ("GET", V + "/scan"): Call("reader", "/api/v1/models/fraud/versions/1/scan"),
+    ("POST", V + "/scan"): Call("contributor", "/api/v1/models/fraud/versions/1/scan", ok=202),
+    ("GET", V + "/format"): Call("reader", "/api/v1/models/fraud/versions/1/format"),
+    ("GET", V + "/diff/{other}"): Call("reader", "/api/v1/models/fraud/versions/1/diff/3"),
+    ("GET", "/api/v1/diff"): Call("reader", "/api/v1/diff?a=fraud/1&b=fraud/3"),
+    ("GET", V + "/signatures"): Call("reader", "/api/v1/models/fraud/versions/1/signatures"),
+    # The role is checked before the bundle: a contributor gets as far as its (bad) key.
+    ("POST", V + "/signatures"): Call(
+        "contributor",
+        "/api/v1/models/fraud/versions/1/signatures",
+        {"bundle": "{{}}", "public_key": "x"},
+        ok=400,
+    ),
+    ("POST", V + "/signatures/verify"): Call(
+        "reader", "/api/v1/models/fraud/versions/1/signatures/verify"
+    ),
+    ("GET", V + "/card"): Call("reader", "/api/v1/models/fraud/versions/1/card"),
+    ("GET", V + "/card-fields"): Call("reader", "/api/v1/models/fraud/versions/1/card-fields"),
+    ("PATCH", V + "/card-fields"): Call(
+        "contributor",
+        "/api/v1/models/fraud/versions/1/card-fields",
+        {"intended_use": "scoring, by {who}"},
+    ),
+    ("GET", M + "/card-fields"): Call("reader", "/api/v1/models/fraud/card-fields"),
+    ("PATCH", M + "/card-fields"): Call(
+        "contributor", "/api/v1/models/fraud/card-fields", {"limitations": "by {who}"}
+    ),
     # -- promotions and policies -------------------------------------------------------------
     ("POST", M + "/promotions"): Call(
         "contributor",
@@ -394,13 +444,17 @@ class Built:
     ids: dict[str, Any]
 
 
+# No background scans: their events would mix with the one event a refusal must leave.
+QUIET_AUTH: dict[str, Any] = {"auth": True, "scan_workers": 0}
+
+
 @pytest.fixture(scope="module")
 def sqlite_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
     data_dir = tmp_path_factory.mktemp("access-world") / "data"
     data_dir.mkdir()
     shutil.copyfile(sqlite_template, data_dir / "charter.db")
     settings = Settings(
-        data_dir=data_dir, database_url=f"sqlite:///{data_dir}/charter.db", auth=True
+        data_dir=data_dir, database_url=f"sqlite:///{data_dir}/charter.db", **QUIET_AUTH
     )
     state = AppState.open(settings)
     try:
@@ -418,9 +472,9 @@ def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Se
         data_dir = tmp_path / "data"
         shutil.copytree(built.data_dir, data_dir)
         url = f"sqlite:///{data_dir}/charter.db"
-        return Settings(data_dir=data_dir, database_url=url, auth=True)
+        return Settings(data_dir=data_dir, database_url=url, **QUIET_AUTH)
     url = request.getfixturevalue("database_url")
-    return Settings(data_dir=tmp_path / "data", database_url=url, auth=True)
+    return Settings(data_dir=tmp_path / "data", database_url=url, **QUIET_AUTH)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from charter import access
+from charter.access import Role
 from charter.audit.service import AuditService
 from charter.context import RequestContext
 from charter.errors import Conflict
@@ -91,6 +93,7 @@ class InspectionService:
     def request_scan(self, name: str, selector: VersionSelector) -> ScanJobRead:
         """Scan again, ignoring cached results; returns the queued (or already queued) job."""
         model, version = self._row(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)  # a scan costs the server CPU
         if version.status != READY:
             raise Conflict(
                 f"version {model.name}/{version.version} is {version.status}: only READY "

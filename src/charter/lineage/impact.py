@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from charter import access
 from charter.context import RequestContext
 from charter.errors import InvalidArgument
 from charter.lineage import keys
@@ -35,8 +36,15 @@ class ImpactQuery:
     parent: str | None = None
 
 
+@dataclass(frozen=True)
+class _Model:
+    id: int
+    name: str
+
+
 class ImpactService:
     def __init__(self, session: Session, ctx: RequestContext) -> None:
+        self.ctx = ctx
         self.versions = VersionService(session, ctx)
         self.repo = LineageRepository(session)
 
@@ -68,6 +76,9 @@ class ImpactService:
         if len(rows) > limit:
             rows = rows[:limit]
             token = encode_token(IMPACT_ORDERING, [rows[-1].id])
+        # Versions of models the caller may not read are left out (a page may come out short;
+        # the token still moves past them).
+        rows = [r for r in rows if access.visible(self.ctx, _Model(r.model_id, r.model))]
         aliases = self.repo.aliases([r.id for r in rows])
         items = [
             ImpactedVersion(

@@ -49,6 +49,7 @@ class EntityMatch:
 @dataclass(frozen=True)
 class ImpactRow:
     id: int
+    model_id: int
     model: str
     version: int
     status: str
@@ -259,6 +260,7 @@ class LineageRepository:
                 ModelVersion.stage,
                 live.label("live"),
                 direct.label("direct"),
+                ModelVersion.model_id,
             )
             .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
             .where(ModelVersion.id.in_(ids))
@@ -267,6 +269,7 @@ class LineageRepository:
         return [
             ImpactRow(
                 id=row[0],
+                model_id=row[7],
                 model=row[1],
                 version=row[2],
                 status=row[3],

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from charter import access
+from charter.access import Role
 from charter.audit import AuditService
 from charter.context import RequestContext
 from charter.db import now_ms
@@ -93,6 +95,7 @@ class LineageService:
         completed (a value that was absent); changing it is refused once the version is not
         PENDING_REGISTRATION (409): a READY version's lineage is append-only."""
         model, version = self.versions.get_row(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         drafts = self._drafts(version, body)
         added = self._apply(model, version, drafts, mutable=version.status == PENDING)
         if added:
@@ -108,6 +111,7 @@ class LineageService:
     def replace(self, name: str, selector: VersionSelector, body: LineageIn) -> LineageRead:
         """Replace a PENDING_REGISTRATION version's whole lineage (409 once it is READY)."""
         model, version = self.versions.get_row(name, selector)
+        access.require(self.ctx, Role.CONTRIBUTOR, model)
         if version.status != PENDING:
             raise Conflict(
                 f"the lineage of {model.name}/{version.version} cannot be rewritten: the version "
