@@ -19,6 +19,7 @@ from charter.api.state import AppState
 from charter.audit.schemas import AuditFilter
 from charter.audit.service import AuditService
 from charter.context import SYSTEM, Actor, RequestContext
+from charter.identity.grants import GrantRule
 from charter.signatures.bundle import MAX_BUNDLE_BYTES
 from charter.signatures.models import VersionSignature
 from tests.factories.registry import create_model, create_version, ready_version_with_files
@@ -382,18 +383,19 @@ class TestGoverned:
     ) -> None:
         bundle = body(sign_files(tmp_path, FILES, keys[0]), keys[1])
 
-        def acting_as(name: str, *groups: str) -> None:
-            ctx = RequestContext(actor=Actor(name=name, groups=groups), governed=True)
+        def acting_as(name: str, role: str) -> None:
+            grant = GrantRule("user", name, role, "global")
+            ctx = RequestContext(actor=Actor(name=name), governed=True, grants=(grant,))
             app.dependency_overrides[get_context] = lambda: ctx
 
         try:
-            acting_as("eve")
+            acting_as("eve", "reader")
             refused(http.post(URL, json=bundle), 403, "contributor")
             texts = {"limitations": "x"}
             refused(http.patch("/api/v1/models/fraud/card-fields", json=texts), 403, "contributor")
             assert http.get(URL).json() == {"signatures": []}
             assert http.get("/api/v1/models/fraud/card-fields").json()["fields"] == {}
-            acting_as("carol", "role:contributor")
+            acting_as("carol", "contributor")
             assert http.post(URL, json=bundle).json()["created_by"] == "carol"
         finally:
             app.dependency_overrides.clear()
