@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from charter.registry.lifecycle_repository import AliasRepository, HoldingRepository
 from charter.registry.models import ALIAS, STAGE, LifecycleHolding, ModelVersion
-from charter.registry.repository import AliasRepository, HoldingRepository, VersionRepository
+from charter.registry.repository import VersionRepository
 
 
 def begin(session: Session, version: ModelVersion, kind: str, label: str, at: int, by: str) -> None:

@@ -16,9 +16,10 @@ from charter.db import now_ms
 from charter.errors import Conflict, InvalidArgument, NotFound
 from charter.pagination import Page, decode_token, encode_token, page_size
 from charter.registry import holdings
+from charter.registry.lifecycle_repository import AliasRepository, HoldingRepository
 from charter.registry.models import ALIAS, READY, STAGE, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
-from charter.registry.repository import AliasRepository, HoldingRepository, VersionRepository
+from charter.registry.repository import VersionRepository
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
 
