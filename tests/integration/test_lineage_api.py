@@ -3,11 +3,16 @@ READY), refusing bad parents and cycles, walking it upstream and downstream, exp
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from charter.api.deps import get_context
+from charter.context import Actor, RequestContext
+from charter.identity.grants import GrantRule
 from charter.pagination import encode_token
 from tests.factories.lineage import add_lineage, get_lineage, impact, lineage_path
 from tests.factories.registry import create_model, create_version
@@ -248,6 +253,29 @@ class TestUpstream:
         cut = http.get(f"{lineage_path('small/1')}/upstream", params={"max_depth": 1}).json()
         assert [n["lineage"]["model"] for n in cut["nodes"]] == ["small", "tuned"]
         assert cut["truncated"] is True
+
+    def test_a_parent_of_a_model_the_caller_may_not_read_is_left_out(
+        self, app: FastAPI, http: TestClient
+    ) -> None:
+        for model in ("secret-base", "tuned", "small"):
+            versions_of(http, model, 1)
+        add_lineage(http, "tuned/1", parents=[{"version": "secret-base/1"}])
+        add_lineage(http, "small/1", parents=[{"version": "tuned/1"}])
+        ids = {m: http.get(f"/api/v1/models/{m}").json()["id"] for m in ("tuned", "small")}
+        grants = tuple(
+            GrantRule("user", "rita", "reader", "model", model_id=i) for i in ids.values()
+        )
+        ctx = RequestContext(actor=Actor(name="rita"), governed=True, grants=grants)
+        app.dependency_overrides[get_context] = lambda: ctx
+        try:
+            assert get_lineage(http, "tuned/1")["parents"] == []
+            graph = http.get(f"{lineage_path('small/1')}/upstream").json()
+            assert [n["lineage"]["model"] for n in graph["nodes"]] == ["small", "tuned"]
+            assert "secret-base" not in json.dumps(graph)
+        finally:
+            app.dependency_overrides.clear()
+        # Whoever may read it still sees the whole graph.
+        assert get_lineage(http, "tuned/1")["parents"][0]["version"]["model"] == "secret-base"
 
 
 class TestImpact:

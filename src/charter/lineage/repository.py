@@ -167,6 +167,17 @@ class LineageRepository:
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
+    def owners(self, version_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+        """(model id, model name) of each version id: what access checks read."""
+        if not version_ids:
+            return {}
+        rows = self.session.execute(
+            select(ModelVersion.id, RegisteredModel.id, RegisteredModel.name)
+            .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+            .where(ModelVersion.id.in_(version_ids))
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     def ancestor_edges(self, start_ids: Sequence[int]) -> list[tuple[int, int, str]]:
         """Every parent edge (child, parent, relation) upstream of the given versions."""
         if not start_ids:

@@ -7,6 +7,7 @@ Services flush; the caller owns the transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -56,7 +57,18 @@ class LineageService:
 
     def get(self, name: str, selector: VersionSelector) -> LineageRead:
         _, version = self.versions.get_row(name, selector)
-        return lineage_reads(self.session, [version.id])[version.id]
+        read = lineage_reads(self.session, [version.id])[version.id]
+        parents = [p.version.id for p in read.parents if p.version is not None]
+        return _without(read, self._hidden(parents))
+
+    def _hidden(self, version_ids: list[int]) -> set[int]:
+        """The versions, of those given, whose model the caller may not read."""
+        owners = self.repo.owners(version_ids)
+        return {
+            v
+            for v, (model_id, model) in owners.items()
+            if not access.visible(self.ctx, _Model(model_id, model))
+        }
 
     def upstream(
         self, name: str, selector: VersionSelector, max_depth: int | None = None
@@ -68,13 +80,15 @@ class LineageService:
         edges = self.repo.ancestor_edges([version.id])
         parents = graph.parents_of((child, parent) for child, parent, _ in edges)
         depth = graph.depths(version.id, parents, max_depth)
-        ids = sorted(depth, key=lambda i: (depth[i], i))
-        reads = lineage_reads(self.session, ids)
+        # A version of a model the caller may not read is left out, and so is its name.
+        hidden = self._hidden(list(depth))
+        ids = sorted((i for i in depth if i not in hidden), key=lambda i: (depth[i], i))
+        reads = {i: _without(r, hidden) for i, r in lineage_reads(self.session, ids).items()}
         names = self.repo.version_keys(ids)
         kept = [
             (c, p, relation)
             for c, p, relation in edges
-            if c in depth and p in depth and depth[p] <= depth[c] + 1
+            if c in names and p in names and depth[p] <= depth[c] + 1
         ]
         return UpstreamRead(
             version=version_key(version.id, names),
@@ -304,3 +318,17 @@ def _rewrite(ref: str, what: str) -> Conflict:
 
 
 __all__ = ["LineageService", "resolve_parent"]
+
+
+@dataclass(frozen=True)
+class _Model:
+    id: int
+    name: str
+
+
+def _without(read: LineageRead, hidden: set[int]) -> LineageRead:
+    """The lineage without parents the caller may not see (not even their names)."""
+    if not hidden:
+        return read
+    parents = [p for p in read.parents if p.version is None or p.version.id not in hidden]
+    return read.model_copy(update={"parents": parents})
