@@ -22,7 +22,10 @@ ML = "/api/2.0/mlflow"
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, auth=True)
+    # No background scans: their events (by system) would mix with the ones a test counts.
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, auth=True, scan_workers=0
+    )
 
 
 @pytest.fixture
