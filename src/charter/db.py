@@ -188,6 +188,7 @@ class Database:
             bind=engine.execution_options(**{WRITE_OPTION: True}),
             expire_on_commit=False,
             autoflush=False,
+            info={WRITE_OPTION: True},
         )
         writers = _WRITER_LOCKS.get(engine)
         if writers is not None:
@@ -204,6 +205,11 @@ class Database:
 
     def session(self, *, write: bool) -> Session:
         return (self._write if write else self._read)()
+
+    @staticmethod
+    def writes(session: Session) -> bool:
+        """Whether the session came from ``session(write=True)``."""
+        return bool(session.info.get(WRITE_OPTION))
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

@@ -226,6 +226,23 @@ class TestLastUsed:
         assert listed[0]["last_used_at"] is not None
 
 
+    def test_a_write_request_records_it_in_its_own_transaction(
+        self, http: TestClient, state: AppState
+    ) -> None:
+        # A write checks its token in the transaction that makes its change (SQLite admits one
+        # writer at a time, so the use must not need a second write transaction).
+        token = create_user(state, "alice", role="contributor")
+        token_id = int(http.get("/api/v1/me", headers=bearer(token)).json()["token_id"])
+        old = now_ms() - 61_000
+        set_last_used(state, token_id, old)
+        created = http.post("/api/v1/models", json={"name": "touched"}, headers=bearer(token))
+        assert created.status_code == 201, created.text
+        updated = stored_token(state, token_id).last_used_at
+        assert updated is not None
+        assert updated > old
+        assert http.get("/api/v1/models/touched", headers=bearer(token)).status_code == 200
+
+
 class TestSelfService:
     def test_create_use_list_and_revoke_own_tokens(self, http: TestClient, state: AppState) -> None:
         token = create_user(state, "alice")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from charter.api.app import create_app
 from charter.api.mlflow import artifacts as mlflow_artifacts
@@ -28,7 +29,7 @@ from charter.api.routes import (
     signatures,
     versions,
 )
-from charter.api.routing import TransactionalRoute, _takes_session
+from charter.api.routing import TransactionalRoute, _takes
 from charter.api.state import AppState
 from charter.config import Settings
 
@@ -60,7 +61,7 @@ def test_routes_with_a_session_are_transactional() -> None:
         for route in router.routes
         if isinstance(route, APIRoute)
         and not isinstance(route, TransactionalRoute)
-        and _takes_session(getattr(route.endpoint, "__wrapped__", route.endpoint))
+        and _takes(getattr(route.endpoint, "__wrapped__", route.endpoint), Session)
     ]
     assert plain == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass, replace
 from typing import Annotated
 from uuid import uuid4
 
@@ -19,10 +20,9 @@ from charter.context import SYSTEM, Actor, RequestContext
 from charter.db import Database
 from charter.errors import Unauthenticated
 from charter.identity import tokens
-from charter.identity.grants import GrantRule
 from charter.identity.jwt import looks_like_jwt
 from charter.identity.oidc import OidcClient, OidcConfig
-from charter.identity.service import GrantService, IdentityService
+from charter.identity.service import Authenticated, GrantService, IdentityService
 from charter.identity.sso import SsoService, kind_of
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,30 +75,39 @@ async def get_context(request: Request, state: StateDep) -> RequestContext:
     """Who makes the request. With authentication off (single-user mode) it is ``local``;
     with it on, credentials are required and checked against the database on every request,
     so that a revoked token or a disabled account stops at once on every replica.
+
+    A route that takes a session checks an API token or a session cookie itself, on its own
+    worker thread and in its own transaction (``UnverifiedContext``); other routes, and JWTs
+    (which may need the provider's keys or a new account), are checked here.
     """
     client = request.client
     governed = state.settings.auth
-    actor, grants = LOCAL_ACTOR, NO_GRANTS
-    if governed:
-        # The lookups are blocking database (and, for a new JWT key, network) calls.
-        actor, grants = await run_in_threadpool(
-            authenticate,
-            state,
-            oidc_client(request, state.settings),
-            request.headers.get("authorization"),
-            request.cookies.get(SESSION_COOKIE),
-        )
     ctx = RequestContext(
-        actor=actor,
         request_id=request.headers.get("x-request-id") or uuid4().hex,
         client_address=client.host if client else None,
         user_agent=request.headers.get("user-agent"),
         governed=governed,
-        grants=grants,
     )
-    # The error handler records a refused attempt as this actor (charter.api.refusals).
-    request.state.charter_context = ctx
-    return ctx
+    if not governed:
+        request.state.charter_context = ctx
+        return ctx
+    oidc = oidc_client(request, state.settings)
+    credentials = parse_credentials(
+        oidc, request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)
+    )
+    if credentials.kind != JWT and getattr(request.scope.get("route"), "checks_credentials", False):
+        return UnverifiedContext(
+            request_id=ctx.request_id,
+            client_address=ctx.client_address,
+            user_agent=ctx.user_agent,
+            governed=True,
+            credentials=credentials,
+            database=state.db,
+            request=request,
+        )
+    # The lookups are blocking database (and, for a new JWT key, network) calls.
+    result = await run_in_threadpool(authenticate, state.db, oidc, credentials)
+    return _verified(request, ctx, result)
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
@@ -106,49 +115,72 @@ ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 # -- authentication -------------------------------------------------------------------------
 
-LOCAL_ACTOR = Actor()
 SESSION_COOKIE = "charter_session"
-NO_GRANTS: tuple[GrantRule, ...] = ()
-Authenticated = tuple[Actor, tuple[GrantRule, ...]]
+TOKEN, COOKIE, JWT = "token", "session", "jwt"
 
 
-def grants_of(session: Session, actor: Actor) -> tuple[GrantRule, ...]:
-    """The actor's grants, read in the transaction that proved who it is (one indexed query)."""
-    return GrantService(session, SYSTEM).rules_of(actor)
+@dataclass(frozen=True)
+class Credentials:
+    """What the request presents, parsed without any I/O."""
+
+    kind: str  # TOKEN | COOKIE | JWT
+    secret: str
+    username: str | None = None  # HTTP Basic's, which must own the token
 
 
-def authenticate(
-    state: AppState,
-    oidc: OidcClient | None,
-    authorization: str | None,
-    session_cookie: str | None,
-) -> Authenticated:
-    """The actor proven by the Authorization header, else by the SSO session cookie, and the
-    grants it holds."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class UnverifiedContext(RequestContext):
+    """A governed request's context before its credentials are checked.
+
+    ``TransactionalRoute`` swaps it for ``verified(session)`` on the worker thread that runs
+    the endpoint, in the endpoint's own transaction: one statement reads the credential, its
+    owner, groups and grants, with no thread hop and no transaction of its own. A process cache
+    is not an option: a revoked token must stop at once on every replica.
+    """
+
+    credentials: Credentials
+    database: Database
+    request: Request
+
+    def verified(self, session: Session) -> RequestContext:
+        ctx = RequestContext(
+            request_id=self.request_id,
+            client_address=self.client_address,
+            user_agent=self.user_agent,
+            governed=self.governed,
+        )
+        return _verified(self.request, ctx, check(session, self.database, self.credentials))
+
+
+def _verified(request: Request, ctx: RequestContext, result: Authenticated) -> RequestContext:
+    ctx = replace(ctx, actor=result.actor, grants=result.grants)
+    # The error handler records a refused attempt as this actor (charter.api.refusals).
+    request.state.charter_context = ctx
+    return ctx
+
+
+def parse_credentials(
+    oidc: OidcClient | None, authorization: str | None, session_cookie: str | None
+) -> Credentials:
+    """The Authorization header's credentials, else the SSO session cookie."""
     if authorization:
-        scheme, _, credentials = authorization.strip().partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "bearer" and credentials:
-            return _bearer(state, oidc, credentials)
-        if scheme.lower() == "basic" and credentials:
-            username, password = _basic(credentials)
-            return _api_token(state, password, username)
+        scheme, _, value = authorization.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and value:
+            if value.startswith(tokens.TOKEN_PREFIX):
+                return Credentials(TOKEN, value)
+            if oidc is not None and looks_like_jwt(value):
+                return Credentials(JWT, value)
+            raise Unauthenticated("the token is malformed")
+        if scheme.lower() == "basic" and value:
+            username, password = _basic(value)
+            return Credentials(TOKEN, password, username)
         raise Unauthenticated("the Authorization header must be 'Bearer <token>' or Basic")
     if session_cookie:
-        with state.db.transaction(write=False) as session:
-            actor = SsoService(session, SYSTEM).authenticate_session(session_cookie)
-            return actor, grants_of(session, actor)
+        return Credentials(COOKIE, session_cookie)
     raise Unauthenticated(
         "authentication required: send 'Authorization: Bearer <token>' or sign in at /auth/login"
     )
-
-
-def _bearer(state: AppState, oidc: OidcClient | None, credentials: str) -> Authenticated:
-    if credentials.startswith(tokens.TOKEN_PREFIX):
-        return _api_token(state, credentials, None)
-    if oidc is not None and looks_like_jwt(credentials):
-        return _jwt(state, oidc, credentials)
-    raise Unauthenticated("the token is malformed")
 
 
 def _basic(credentials: str) -> tuple[str, str]:
@@ -163,38 +195,59 @@ def _basic(credentials: str) -> tuple[str, str]:
     return username, password
 
 
-def _api_token(state: AppState, secret: str, username: str | None) -> Authenticated:
-    with state.db.transaction(write=False) as session:
-        result = IdentityService(session, SYSTEM).authenticate_token(secret, username)
-        grants = grants_of(session, result.actor)
-    if result.needs_touch and result.actor.token_id is not None:
-        # Its own short write, at most once a minute per token: reads stay reads.
-        with state.db.transaction(write=True) as session:
-            IdentityService(session, SYSTEM).touch_token(int(result.actor.token_id))
-    return result.actor, grants
+def authenticate(db: Database, oidc: OidcClient | None, credentials: Credentials) -> Authenticated:
+    """Check the credentials in a read transaction of their own (JWTs: see ``_jwt``)."""
+    if credentials.kind == JWT:
+        if oidc is None:
+            raise Unauthenticated("the token is malformed")
+        return _jwt(db, oidc, credentials.secret)
+    with db.transaction(write=False) as session:
+        return check(session, db, credentials)
 
 
-def _jwt(state: AppState, oidc: OidcClient, token: str) -> Authenticated:
+def check(session: Session, db: Database, credentials: Credentials) -> Authenticated:
+    """Check an API token or a session cookie in the caller's transaction."""
+    if credentials.kind == COOKIE:
+        return SsoService(session, SYSTEM).authenticate_session(credentials.secret)
+    identity = IdentityService(session, SYSTEM)
+    result = identity.authenticate_token(credentials.secret, credentials.username)
+    token_id = result.actor.token_id
+    if result.needs_touch and token_id is not None:
+        # At most once a minute per token. A write transaction records it with its own
+        # changes; a read records it in a short write of its own, so reads stay reads.
+        if db.writes(session):
+            identity.touch_token(int(token_id))
+        else:
+            with db.transaction(write=True) as writer:
+                IdentityService(writer, SYSTEM).touch_token(int(token_id))
+    return result
+
+
+def _grants(session: Session, actor: Actor) -> Authenticated:
+    """The actor's grants, read in the transaction that proved who it is (one indexed query)."""
+    return Authenticated(actor, GrantService(session, SYSTEM).rules_of(actor))
+
+
+def _jwt(db: Database, oidc: OidcClient, token: str) -> Authenticated:
     """A JWT access token from the provider; its account is provisioned on first sight."""
     claims = oidc.verify_access_token(token)
     issuer, groups_claim = oidc.config.issuer, oidc.config.groups_claim
-    with state.db.transaction(write=False) as session:
+    with db.transaction(write=False) as session:
         actor = SsoService(session, SYSTEM).find_actor(issuer, claims, groups_claim)
         if actor is not None:
-            return actor, grants_of(session, actor)
+            return _grants(session, actor)
     try:
-        with state.db.transaction(write=True) as session:
+        with db.transaction(write=True) as session:
             sso = SsoService(session, SYSTEM)
             user = sso.provision(issuer, claims, groups_claim, kind=kind_of(claims))
-            actor = sso.actor_of(user, claims, groups_claim, method="jwt")
-            return actor, grants_of(session, actor)
+            return _grants(session, sso.actor_of(user, claims, groups_claim, method="jwt"))
     except IntegrityError:
         # Another request provisioned the same identity first; use its account.
-        with state.db.transaction(write=False) as session:
+        with db.transaction(write=False) as session:
             actor = SsoService(session, SYSTEM).find_actor(issuer, claims, groups_claim)
             if actor is None:
                 raise
-            return actor, grants_of(session, actor)
+            return _grants(session, actor)
 
 
 def oidc_client(request: Request, settings: Settings) -> OidcClient | None:

@@ -7,7 +7,10 @@ waiting for that lock, nothing moves until the pool times out. So the endpoint, 
 and the session's close happen in the same thread call, and a lock is never held while a
 request waits for a thread.
 
-The same thread call also serialises the answer: FastAPI would otherwise validate the
+The same thread call checks the caller's credentials first, in the endpoint's transaction
+(``UnverifiedContext`` in charter.api.deps): one statement and no hop or transaction of its own.
+
+It also serialises the answer: FastAPI would otherwise validate the
 returned model again on one more worker thread (for a sync endpoint) before encoding it,
 which costs a second thread hop and about a third of a small read's CPU.
 """
@@ -25,29 +28,34 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from charter.api.deps import UnverifiedContext
+from charter.context import RequestContext
 from charter.errors import Conflict
 
 
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if _takes_session(endpoint):
+        # Read by get_context: whether this route checks the credentials on its own thread.
+        self.checks_credentials = False
+        if _takes(endpoint, Session):
             if inspect.iscoroutinefunction(endpoint):
                 raise TypeError(
                     f"{endpoint.__qualname__} is async and takes a session: make it a plain "
                     "function so its transaction runs on one worker thread"
                 )
+            self.checks_credentials = _takes(endpoint, RequestContext)
             endpoint = in_transaction(endpoint, _Encoder.for_route(kwargs))
         super().__init__(path, endpoint, **kwargs)
 
 
-def _takes_session(endpoint: Callable[..., Any]) -> bool:
+def _takes(endpoint: Callable[..., Any], kind: type) -> bool:
     hints = inspect.get_annotations(endpoint, eval_str=True)
-    return any(_is_session(hint) for hint in hints.values())
+    return any(_is_a(hint, kind) for hint in hints.values())
 
 
-def _is_session(hint: Any) -> bool:
+def _is_a(hint: Any, kind: type) -> bool:
     # SessionDep is Annotated[Session, Depends(...)]: its origin is the Session class.
-    return hint is Session or (get_origin(hint) is Annotated and hint.__origin__ is Session)
+    return hint is kind or (get_origin(hint) is Annotated and hint.__origin__ is kind)
 
 
 class _Encoder:
@@ -95,12 +103,16 @@ class _Encoder:
 def in_transaction(
     endpoint: Callable[..., Any], encoder: _Encoder | None = None
 ) -> Callable[..., Any]:
-    """Commit the sessions the endpoint was given when it returns; roll back when it raises."""
+    """Check the caller's credentials in the endpoint's first session, then commit the sessions
+    the endpoint was given when it returns; roll back when it raises."""
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         sessions = [value for value in kwargs.values() if isinstance(value, Session)]
         try:
+            unverified = [(k, v) for k, v in kwargs.items() if isinstance(v, UnverifiedContext)]
+            for key, ctx in unverified:
+                kwargs[key] = ctx.verified(sessions[0])
             result = endpoint(*args, **kwargs)
             for session in sessions:
                 session.commit()

@@ -7,7 +7,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, null, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    delete,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from charter.identity.grants import GrantRule
@@ -16,7 +30,8 @@ from charter.identity.models import ApiToken, Grant, LoginSession, User, UserGro
 
 @dataclass(frozen=True)
 class CredentialRow:
-    """What one authentication lookup returns: the credential's state and its owner."""
+    """What one authentication lookup returns: the credential's state, its owner and the
+    grants the owner holds (its own and its groups')."""
 
     credential_id: int
     expires_at: int | None
@@ -27,10 +42,81 @@ class CredentialRow:
     user_kind: str
     disabled: bool
     groups: tuple[str, ...]
+    grants: tuple[GrantRule, ...] = ()
 
 
-# The owner of a credential and its groups, in the order ``_credential`` reads them.
-_OWNER_COLUMNS = (User.id, User.name, User.kind, User.disabled_at, UserGroup.name)
+_GRANT_COLUMNS = (
+    Grant.id,
+    Grant.principal_type,
+    Grant.principal,
+    Grant.role,
+    Grant.scope,
+    Grant.model_id,
+    Grant.prefix,
+)
+_NO_GRANT = (
+    cast(null(), Integer),
+    cast(null(), String),
+    cast(null(), String),
+    cast(null(), String),
+    cast(null(), String),
+    cast(null(), Integer),
+    cast(null(), String),
+)
+_OWNER_ROW, _GRANT_ROW = 0, 1
+
+
+def _credential_lookup(table: type[ApiToken] | type[LoginSession]) -> CompoundSelect[Any]:
+    """Every authenticated request runs this: the credential with this hash, its owner, the
+    owner's groups and every grant held by the owner or one of its groups, in one statement
+    (one round trip, one plan) built once with a bind parameter.
+
+    Rows of the first branch carry the credential and one group each; rows of the other two
+    carry one grant each. Each branch enters through the unique index on ``token_hash``.
+    """
+    token_hash = bindparam("token_hash", type_=String)
+    revoked: Any = cast(null(), BigInteger)
+    last_used: Any = cast(null(), BigInteger)
+    if table is ApiToken:  # sessions end by being deleted (logout) or expiring, never revoked
+        revoked, last_used = ApiToken.revoked_at, ApiToken.last_used_at
+    no_owner: tuple[Any, ...] = (null(),) * 9
+    owner = (
+        select(
+            literal_column(str(_OWNER_ROW)),
+            table.id,
+            table.expires_at,
+            revoked,
+            last_used,
+            User.id,
+            User.name,
+            User.kind,
+            User.disabled_at,
+            UserGroup.name,
+            *_NO_GRANT,
+        )
+        .join(User, User.id == table.user_id)
+        .outerjoin(UserGroup, UserGroup.user_id == User.id)
+        .where(table.token_hash == token_hash)
+    )
+    user_grants = (
+        select(literal_column(str(_GRANT_ROW)), *no_owner, *_GRANT_COLUMNS)
+        .select_from(table)
+        .join(User, User.id == table.user_id)
+        .join(Grant, (Grant.principal_type == "user") & (Grant.principal == User.name))
+        .where(table.token_hash == token_hash)
+    )
+    group_grants = (
+        select(literal_column(str(_GRANT_ROW)), *no_owner, *_GRANT_COLUMNS)
+        .select_from(table)
+        .join(UserGroup, UserGroup.user_id == table.user_id)
+        .join(Grant, (Grant.principal_type == "group") & (Grant.principal == UserGroup.name))
+        .where(table.token_hash == token_hash)
+    )
+    return union_all(owner, user_grants, group_grants)
+
+
+_TOKEN_LOOKUP = _credential_lookup(ApiToken)
+_SESSION_LOOKUP = _credential_lookup(LoginSession)
 
 
 class UserRepository:
@@ -99,19 +185,8 @@ class TokenRepository:
         return [(token, name) for token, name in rows]
 
     def find_credential(self, token_hash: str) -> CredentialRow | None:
-        """The token with this hash and its owner's groups: one indexed lookup, one round trip."""
-        rows = self.session.execute(
-            select(
-                ApiToken.id,
-                ApiToken.expires_at,
-                ApiToken.revoked_at,
-                ApiToken.last_used_at,
-                *_OWNER_COLUMNS,
-            )
-            .join(User, User.id == ApiToken.user_id)
-            .outerjoin(UserGroup, UserGroup.user_id == User.id)
-            .where(ApiToken.token_hash == token_hash)
-        ).all()
+        """The token with this hash, its owner, groups and grants: one statement."""
+        rows = self.session.execute(_TOKEN_LOOKUP, {"token_hash": token_hash}).all()
         return _credential(rows)
 
     def touch(self, token_id: int, now: int, stale_before: int) -> None:
@@ -140,19 +215,7 @@ class SessionRepository:
         return login
 
     def find_credential(self, token_hash: str) -> CredentialRow | None:
-        rows = self.session.execute(
-            select(
-                LoginSession.id,
-                LoginSession.expires_at,
-                # Sessions end by being deleted (logout) or expiring; they are never revoked.
-                null(),
-                null(),
-                *_OWNER_COLUMNS,
-            )
-            .join(User, User.id == LoginSession.user_id)
-            .outerjoin(UserGroup, UserGroup.user_id == User.id)
-            .where(LoginSession.token_hash == token_hash)
-        ).all()
+        rows = self.session.execute(_SESSION_LOOKUP, {"token_hash": token_hash}).all()
         return _credential(rows)
 
     def delete_by_hash(self, token_hash: str) -> bool:
@@ -235,10 +298,12 @@ class GrantRepository:
 
 
 def _credential(rows: Sequence[Sequence[Any]]) -> CredentialRow | None:
-    """Fold the rows of one credential (one per group of its owner) into one value."""
-    if not rows:
+    """Fold the rows of one credential lookup (``_credential_lookup``) into one value."""
+    owner = [row for row in rows if row[0] == _OWNER_ROW]
+    if not owner:
         return None
-    cred_id, expires, revoked, last_used, user_id, name, kind, disabled_at, _ = rows[0]
+    _, cred_id, expires, revoked, last_used, user_id, name, kind, disabled_at, _ = owner[0][:10]
+    grants = sorted((row[10:] for row in rows if row[0] == _GRANT_ROW), key=lambda g: g[0])
     return CredentialRow(
         credential_id=cred_id,
         expires_at=expires,
@@ -248,5 +313,6 @@ def _credential(rows: Sequence[Sequence[Any]]) -> CredentialRow | None:
         user_name=name,
         user_kind=kind,
         disabled=disabled_at is not None,
-        groups=tuple(sorted({row[8] for row in rows if row[8] is not None})),
+        groups=tuple(sorted({row[9] for row in owner if row[9] is not None})),
+        grants=tuple(GrantRule(*grant[1:]) for grant in grants),
     )

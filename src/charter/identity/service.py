@@ -19,7 +19,7 @@ from charter.db import now_ms
 from charter.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, Unauthenticated
 from charter.identity import names, tokens
 from charter.identity.grant_service import GrantService
-from charter.identity.grants import PrincipalType, Role, parse_role
+from charter.identity.grants import GrantRule, PrincipalType, Role, parse_role
 from charter.identity.models import SERVICE, USER, USER_KINDS, ApiToken, User
 from charter.identity.repository import (
     CredentialRow,
@@ -66,7 +66,8 @@ class IssuedToken(TokenView):
 @dataclass(frozen=True)
 class Authenticated:
     actor: Actor
-    needs_touch: bool  # the last recorded use is older than TOUCH_INTERVAL_MS
+    grants: tuple[GrantRule, ...]  # every grant the actor holds, read with its credential
+    needs_touch: bool = False  # the last recorded use is older than TOUCH_INTERVAL_MS
 
 
 def actor_for(credential: CredentialRow, method: str, token_id: str | None = None) -> Actor:
@@ -279,7 +280,7 @@ class IdentityService:
             credential.last_used_at < now - TOUCH_INTERVAL_MS
         )
         actor = actor_for(credential, "token", token_id=str(credential.credential_id))
-        return Authenticated(actor, needs_touch=stale)
+        return Authenticated(actor, credential.grants, needs_touch=stale)
 
     def touch_token(self, token_id: int) -> None:
         now = self.now()

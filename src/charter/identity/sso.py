@@ -20,7 +20,7 @@ from charter.errors import Unauthenticated
 from charter.identity import names, tokens
 from charter.identity.models import SERVICE, USER, LoginSession, User
 from charter.identity.repository import SessionRepository, UserRepository
-from charter.identity.service import actor_for
+from charter.identity.service import Authenticated, actor_for
 
 Claims = dict[str, Any]
 
@@ -131,7 +131,8 @@ class SsoService:
         )
         return secret
 
-    def authenticate_session(self, secret: str) -> Actor:
+    def authenticate_session(self, secret: str) -> Authenticated:
+        """The actor behind a browser session and its grants, in one lookup."""
         if not tokens.is_well_formed(secret, tokens.SESSION_PREFIX):
             raise Unauthenticated("the session cookie is malformed")
         credential = self.sessions.find_credential(tokens.hash_secret(secret))
@@ -141,7 +142,7 @@ class SsoService:
             raise Unauthenticated("the session has expired; sign in again")
         if credential.disabled:
             raise Unauthenticated(f"the account {credential.user_name!r} is disabled")
-        return actor_for(credential, "session")
+        return Authenticated(actor_for(credential, "session"), credential.grants)
 
     def end_session(self, secret: str) -> None:
         if tokens.is_well_formed(secret, tokens.SESSION_PREFIX):
