@@ -650,6 +650,23 @@ class TestPolicies:
         assert [p["version"] for p in history["policies"]] == [1]
 
 
+    def test_a_models_own_policy_wins_over_a_newer_global_one(self, people: People) -> None:
+        ok(people.carol.post("/api/v1/models", json={"name": "fraud"}), 201)
+        new_version(people.carol)
+        set_policy(people.mona, "protected: {aliases: [gold]}\n")
+        # The global policy changes twice after the model's own: the model's still applies.
+        ok(people.mona.put("/api/v1/policy", json={"yaml": "protected: {aliases: [prod]}\n"}))
+        ok(people.mona.put("/api/v1/policy", json={"yaml": "protected: {aliases: [prod2]}\n"}))
+        applied = ok(people.eve.get("/api/v1/models/fraud/policy"))
+        assert (applied["scope"], applied["version"]) == ("model", 1)
+        ok(people.carol.put("/api/v1/models/fraud/aliases/prod", json={"version": 1}))
+        error(
+            people.carol.put("/api/v1/models/fraud/aliases/gold", json={"version": 1}),
+            403,
+            "PERMISSION_DENIED",
+        )
+
+
 class TestArtifactsVerifiedCheck:
     def test_verified_files_pass_and_a_version_without_files_does_not(self, fraud: People) -> None:
         set_policy(

@@ -42,16 +42,11 @@ def effective_policy(session: Session, model_id: int | None) -> EffectivePolicy:
     With ``model_id`` None: the global policy (or the default).
     """
     policies = PolicyRepository(session)
-    if model_id is not None:
-        record = policies.current(model_id)
-        if record is not None:
-            return EffectivePolicy(
-                parse_policy(record.document), SCOPE_MODEL, record.version, record
-            )
-    record = policies.current(None)
-    if record is not None:
-        return EffectivePolicy(parse_policy(record.document), SCOPE_GLOBAL, record.version, record)
-    return EffectivePolicy(DEFAULT_POLICY, SCOPE_DEFAULT, 0, None)
+    record = policies.current(None) if model_id is None else policies.effective(model_id)
+    if record is None:
+        return EffectivePolicy(DEFAULT_POLICY, SCOPE_DEFAULT, 0, None)
+    scope = SCOPE_GLOBAL if record.model_id is None else SCOPE_MODEL
+    return EffectivePolicy(parse_policy(record.document), scope, record.version, record)
 
 
 class ProtectionService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from charter.approvals.models import (
@@ -43,6 +43,16 @@ class PolicyRepository:
             select(PolicyRecord)
             .where(_scope(model_id))
             .order_by(PolicyRecord.version.desc())
+            .limit(1)
+        ).one_or_none()
+
+    def effective(self, model_id: int) -> PolicyRecord | None:
+        """The model's newest policy, else the newest global one: one statement, since every
+        governed alias or stage move reads it."""
+        return self.session.scalars(
+            select(PolicyRecord)
+            .where(or_(PolicyRecord.model_id == model_id, PolicyRecord.model_id.is_(None)))
+            .order_by(PolicyRecord.model_id.is_(None), PolicyRecord.version.desc())
             .limit(1)
         ).one_or_none()
 
