@@ -153,7 +153,8 @@ class Runner:
         restarts = {t.label: t.server.restarts() for t in targets}
         runs: dict[tuple[str, Cell], list[tuple[Result, Usage]]] = {}
         for repeat in range(self.plan.repeats):
-            for target in targets:
+            # Odd repeats run the targets in reverse, so neither always runs first.
+            for target in targets if repeat % 2 == 0 else list(reversed(targets)):
                 for cell in self.plan.cells:
                     result, usage = self.run(target, cell)
                     runs.setdefault((target.label, cell), []).append((result, usage))

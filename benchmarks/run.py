@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import psutil
@@ -92,25 +93,31 @@ class CoreBench:
 
     def measure(
         self,
-        server: servers.Server,
+        servers_by_auth: dict[bool, tuple[servers.Server, str | None]],
         names: tuple[str, ...],
         db_size: int,
-        token: str | None = None,
     ) -> None:
-        ops = operations(self.data, db_size, self.prefix, token=token)
-        auth = token is not None
+        """Each operation on each server (auth off, on, or both: interleaved in one run)."""
+        ops = {
+            auth: operations(self.data, db_size, self.prefix, token=token)
+            for auth, (_, token) in servers_by_auth.items()
+        }
         for name in names:
-            op = ops[name]
-            label = f"{name} [auth on]" if auth else name
-            self.log(f"{label} ({db_size:,} versions)")
-            target = Target("charter", server, op)
-            stats = self.runner.measure([target])
-            for cell in self.opts.plan.cells:
-                cell_stats = stats[("charter", cell)]
-                self.by_auth[(name, cell, auth)] = cell_stats
-                self.rows.append(self.row(op.kind, label, db_size, cell, cell_stats))
-                if cell_stats.error_samples:
-                    self.samples.setdefault(name, cell_stats.error_samples[0])
+            targets = [
+                Target(f"charter{' [auth]' if auth else ''}", server, ops[auth][name])
+                for auth, (server, _) in servers_by_auth.items()
+            ]
+            self.log(f"{name} ({db_size:,} versions)")
+            stats = self.runner.measure(targets)
+            for auth, target in zip(servers_by_auth, targets, strict=True):
+                label = f"{name} [auth on]" if auth else name
+                for cell in self.opts.plan.cells:
+                    cell_stats = stats[(target.label, cell)]
+                    self.by_auth[(name, cell, auth)] = cell_stats
+                    kind = target.operation.kind
+                    self.rows.append(self.row(kind, label, db_size, cell, cell_stats))
+                    if cell_stats.error_samples:
+                        self.samples.setdefault(label, cell_stats.error_samples[0])
 
     def row(self, kind: str, name: str, db_size: int, cell: Cell, stats: Stats) -> list[object]:
         bare = self.bare.get(cell)
@@ -134,25 +141,32 @@ class CoreBench:
         ]
 
     def api_and_transfers(self) -> None:
-        for auth in self.auth:
-            # Each mode on its own copy of the seeded data: the writes of one do not count
-            # against the other.
-            data_dir = self.seeded_dir("charter-auth" if auth else "charter", self.opts.small)
-            # With auth on, every request carries an admin's token: authentication, the grant
-            # lookup and the role checks all run, as they would for any caller.
-            token = servers.create_token(data_dir) if auth else None
-            with self.server(data_dir, auth) as server, RssSampler(server.pid) as rss:
-                if "api" in self.opts.sections:
-                    phase = "api [auth on]" if auth else "api"
-                    rss.phase(phase)
+        with ExitStack() as stack:
+            running: dict[bool, tuple[servers.Server, str | None]] = {}
+            samplers: dict[bool, RssSampler] = {}
+            for auth in self.auth:
+                # Each mode on its own copy of the seeded data: the writes of one do not count
+                # against the other.
+                data_dir = self.seeded_dir("charter-auth" if auth else "charter", self.opts.small)
+                # With auth on, every request carries an admin's token: authentication, the
+                # grant lookup and the role checks all run, as they would for any caller.
+                token = servers.create_token(data_dir) if auth else None
+                server = stack.enter_context(self.server(data_dir, auth))
+                samplers[auth] = stack.enter_context(RssSampler(server.pid))
+                running[auth] = (server, token)
+            if "api" in self.opts.sections:
+                for auth, (server, token) in running.items():
+                    samplers[auth].phase("api [auth on]" if auth else "api")
                     status = self.runner.generator.run(self.setup_job(server, token))
                     if status.error_count:
                         raise RuntimeError(f"setup failed: {status.error_samples}")
-                    self.measure(server, READS + SEARCHES + WRITES, self.opts.small, token)
-                if "transfer" in self.opts.sections and not auth:
-                    rss.phase("idle")
-                    time.sleep(2)
-                    self.transfers = charter_transfers(server, rss, self.opts, self.log)
+                self.measure(running, READS + SEARCHES + WRITES, self.opts.small)
+            if "transfer" in self.opts.sections and False in running:
+                rss = samplers[False]
+                rss.phase("idle")
+                time.sleep(2)
+                self.transfers = charter_transfers(running[False][0], rss, self.opts, self.log)
+            for rss in samplers.values():
                 self.rss_peaks.update(rss.peaks)
 
     def setup_job(self, server: servers.Server, token: str | None = None) -> Job:
@@ -179,7 +193,7 @@ class CoreBench:
         data_dir = self.seeded_dir("charter-large", self.opts.large)
         with self.server(data_dir) as server, RssSampler(server.pid) as rss:
             rss.phase("search@large")
-            self.measure(server, SEARCHES, self.opts.large)
+            self.measure({False: (server, None)}, SEARCHES, self.opts.large)
             self.rss_peaks["search@large"] = rss.peaks["search@large"]
 
     def report(self) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Float,
+    Row,
     String,
     and_,
     bindparam,
@@ -156,9 +158,33 @@ class VersionDetails:
 
 COMMON_TAG = 2_000  # matches above which a tag filter probes versions in result order
 
+# A version as its view reads it, as plain columns in VersionView's field order: reads that
+# only answer (gets, searches) build views from these rows positionally, without ORM objects,
+# which cost more than the query itself for a page of 100.
+VIEW_COLUMNS = (
+    ModelVersion.id,
+    ModelVersion.model_id,
+    RegisteredModel.name.label("model"),
+    ModelVersion.version,
+    ModelVersion.status,
+    ModelVersion.status_message,
+    ModelVersion.stage,
+    ModelVersion.source,
+    ModelVersion.run_id,
+    ModelVersion.run_link,
+    ModelVersion.description,
+    ModelVersion.created_by,
+    ModelVersion.manifest_digest,
+    ModelVersion.file_count,
+    ModelVersion.total_size,
+    ModelVersion.created_at,
+    ModelVersion.updated_at,
+)
+VersionRow = Row[*tuple[Any, ...]]  # a row of VIEW_COLUMNS
+
 # The hottest reads are built once: constructing a statement costs more than running it.
 _LIVE_VERSION = (
-    select(ModelVersion, RegisteredModel.name)
+    select(*VIEW_COLUMNS)
     .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
     .where(RegisteredModel.name == bindparam("name"), RegisteredModel.deleted_at.is_(None))
     .where(ModelVersion.deleted_at.is_(None))
@@ -257,7 +283,7 @@ class VersionRepository:
 
     def latest_per_stage(
         self, model_ids: Sequence[int], stages: Sequence[str] | None = None
-    ) -> list[tuple[ModelVersion, str]]:
+    ) -> list[VersionRow]:
         """The newest live version in each stage of each model, with its model's name."""
         if not model_ids:
             return []
@@ -270,7 +296,7 @@ class VersionRepository:
             newest = newest.where(ModelVersion.stage.in_(stages))
         picked = newest.subquery()
         rows = self.session.execute(
-            select(ModelVersion, RegisteredModel.name)
+            select(*VIEW_COLUMNS)
             .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
             .join(
                 picked,
@@ -281,7 +307,8 @@ class VersionRepository:
             )
             .order_by(ModelVersion.model_id, ModelVersion.version)
         )
-        return [(row[0], row[1]) for row in rows]
+        found: list[VersionRow] = list(rows)
+        return found
 
     def by_alias(self, model_id: int, alias: str) -> ModelVersion | None:
         return self.session.scalars(
@@ -290,7 +317,7 @@ class VersionRepository:
             .where(ModelAlias.model_id == model_id, ModelAlias.alias == alias)
         ).one_or_none()
 
-    def find_by_name(self, name: str, selector: VersionSelector) -> tuple[ModelVersion, str] | None:
+    def find_by_name(self, name: str, selector: VersionSelector) -> VersionRow | None:
         """The live version a selector picks in a live model, and its name, in one query."""
         value: int | str
         if selector.number is not None:
@@ -299,8 +326,8 @@ class VersionRepository:
             query, value = _BY_ALIAS, selector.alias
         else:
             query, value = _BY_STAGE, selector.stage or "None"
-        row = self.session.execute(query, {"name": name, "value": value}).first()
-        return None if row is None else (row[0], row[1])
+        row: VersionRow | None = self.session.execute(query, {"name": name, "value": value}).first()
+        return row
 
     def details(self, version_ids: Sequence[int]) -> VersionDetails:
         """Tags, metrics and aliases of many versions in one round trip (UNION ALL)."""
@@ -362,10 +389,10 @@ class VersionRepository:
         orders: Sequence[Order],
         limit: int,
         after: Sequence[KeyValue] | None,
-    ) -> list[tuple[ModelVersion, str]]:
+    ) -> list[VersionRow]:
         sorts = sort_columns(orders, VERSION_SORTS, ModelVersion.id)
         query = (
-            select(ModelVersion, RegisteredModel.name)
+            select(*VIEW_COLUMNS)
             .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
             .where(ModelVersion.deleted_at.is_(None), RegisteredModel.deleted_at.is_(None))
         )
@@ -374,5 +401,7 @@ class VersionRepository:
             query = query.where(version_condition(condition, common=common))
         if after is not None:
             query = query.where(after_key(sorts, after))
-        rows = self.session.execute(query.order_by(*order_clauses(sorts)).limit(limit))
-        return [(row[0], row[1]) for row in rows]
+        rows: list[VersionRow] = list(
+            self.session.execute(query.order_by(*order_clauses(sorts)).limit(limit))
+        )
+        return rows

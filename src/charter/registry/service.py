@@ -33,6 +33,7 @@ from charter.registry.views import (
     model_views,
     version_view,
     version_views,
+    views_of_rows,
 )
 
 DEFAULT_MODEL_ORDER = [Order("name")]
@@ -243,8 +244,8 @@ class VersionService:
         if found is None:
             model, version = self.get_row(name, selector)
             return self.view(model, version)
-        access.require_visible(self.ctx, _Named(found[0].model_id, found[1]))
-        return version_views(self.session, [found])[0]
+        access.require_visible(self.ctx, _Named(found.model_id, found.model))
+        return views_of_rows(self.session, [found])[0]
 
     def find(self, name: str, selector: VersionSelector) -> VersionView | None:
         """Like ``get``, but None when the model exists and the selector picks no version."""
@@ -257,7 +258,7 @@ class VersionService:
         """The newest version in each stage (of ``stages``, or of all), per model id."""
         result: dict[int, list[VersionView]] = {model_id: [] for model_id in model_ids}
         rows = self.versions.latest_per_stage(model_ids, stages)
-        for view in version_views(self.session, rows):
+        for view in views_of_rows(self.session, rows):
             result[view.model_id].append(view)
         return result
 
@@ -431,14 +432,14 @@ class VersionService:
         token = None
         if len(rows) > limit:
             rows = rows[:limit]
-            version, model_name = rows[-1]
+            last = rows[-1]
             values: dict[str, KeyValue] = {
-                "name": model_name,
-                "version": version.version,
-                "created_at": version.created_at,
-                "updated_at": version.updated_at,
+                "name": last.model,
+                "version": last.version,
+                "created_at": last.created_at,
+                "updated_at": last.updated_at,
             }
-            token = encode_token(signature, [values[o.field] for o in orders] + [version.id])
+            token = encode_token(signature, [values[o.field] for o in orders] + [last.id])
         if not access.allowed(self.ctx, Role.READER):
-            rows = [r for r in rows if access.visible(self.ctx, _Named(r[0].model_id, r[1]))]
-        return Page(version_views(self.session, rows), token)
+            rows = [r for r in rows if access.visible(self.ctx, _Named(r.model_id, r.model))]
+        return Page(views_of_rows(self.session, rows), token)
