@@ -133,9 +133,10 @@ class UnverifiedContext(RequestContext):
     """A governed request's context before its credentials are checked.
 
     ``TransactionalRoute`` swaps it for ``verified(session)`` on the worker thread that runs
-    the endpoint, in the endpoint's own transaction: one statement reads the credential, its
-    owner, groups and grants, with no thread hop and no transaction of its own. A process cache
-    is not an option: a revoked token must stop at once on every replica.
+    the endpoint: one statement reads the credential, its owner, groups and grants, with no
+    thread hop. A read checks them in its own transaction; a write in a short read before its
+    own begins. A process cache is not an option: a revoked token must stop at once on every
+    replica.
     """
 
     credentials: Credentials
@@ -149,7 +150,14 @@ class UnverifiedContext(RequestContext):
             user_agent=self.user_agent,
             governed=self.governed,
         )
-        return _verified(self.request, ctx, check(session, self.database, self.credentials))
+        if self.database.writes(session):
+            # Not inside a write transaction: on SQLite that holds the one writer's lock,
+            # and every write waiting for it would wait for this lookup too.
+            with self.database.transaction(write=False) as reader:
+                result = check(reader, self.database, self.credentials)
+        else:
+            result = check(session, self.database, self.credentials)
+        return _verified(self.request, ctx, result)
 
 
 def _verified(request: Request, ctx: RequestContext, result: Authenticated) -> RequestContext:

@@ -7,8 +7,8 @@ waiting for that lock, nothing moves until the pool times out. So the endpoint, 
 and the session's close happen in the same thread call, and a lock is never held while a
 request waits for a thread.
 
-The same thread call checks the caller's credentials first, in the endpoint's transaction
-(``UnverifiedContext`` in charter.api.deps): one statement and no hop or transaction of its own.
+The same thread call checks the caller's credentials first (``UnverifiedContext`` in
+charter.api.deps): one statement, and no thread hop of its own.
 
 It also serialises the answer: FastAPI would otherwise validate the
 returned model again on one more worker thread (for a sync endpoint) before encoding it,

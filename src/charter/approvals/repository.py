@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from charter.approvals.models import (
@@ -47,14 +47,9 @@ class PolicyRepository:
         ).one_or_none()
 
     def effective(self, model_id: int) -> PolicyRecord | None:
-        """The model's newest policy, else the newest global one: one statement, since every
-        governed alias or stage move reads it."""
-        return self.session.scalars(
-            select(PolicyRecord)
-            .where(or_(PolicyRecord.model_id == model_id, PolicyRecord.model_id.is_(None)))
-            .order_by(PolicyRecord.model_id.is_(None), PolicyRecord.version.desc())
-            .limit(1)
-        ).one_or_none()
+        """The model's newest policy, else the newest global one: one statement, built once,
+        since every governed alias or stage move reads it."""
+        return self.session.scalars(_EFFECTIVE, {"model_id": model_id}).one_or_none()
 
     def latest_version(self, model_id: int | None) -> int:
         value = self.session.scalar(select(func.max(PolicyRecord.version)).where(_scope(model_id)))
@@ -74,6 +69,14 @@ class PolicyRepository:
         return list(
             self.session.scalars(query.order_by(*order_clauses(_POLICY_SORTS)).limit(limit))
         )
+
+
+_EFFECTIVE = (
+    select(PolicyRecord)
+    .where(or_(PolicyRecord.model_id == bindparam("model_id"), PolicyRecord.model_id.is_(None)))
+    .order_by(PolicyRecord.model_id.is_(None), PolicyRecord.version.desc())
+    .limit(1)
+)
 
 
 def _scope(model_id: int | None) -> ColumnElement[bool]:
