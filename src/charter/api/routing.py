@@ -22,6 +22,7 @@ import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, get_origin
 
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
@@ -82,7 +83,10 @@ class _Encoder:
                 "response_model_exclude_defaults",
             )
         )
-        custom_class = options.get("response_class") not in (None, JSONResponse)
+        response_class = options.get("response_class")
+        if isinstance(response_class, DefaultPlaceholder):  # what a router passes by default
+            response_class = response_class.value
+        custom_class = response_class not in (None, JSONResponse)
         if not (inspect.isclass(model) and issubclass(model, BaseModel)) or not plain:
             return None
         if custom_class:
@@ -127,6 +131,7 @@ def in_transaction(
             for session in sessions:
                 session.close()
 
+    run.encoder = encoder  # type: ignore[attr-defined]  # read by tests
     return run
 
 
