@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from charter.api.app import create_app
@@ -422,13 +423,17 @@ SAMPLE = [  # the PostgreSQL sample: one of each kind of rule
 ]
 
 
-def app_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path) of every route, the MLflow ones once (not again under /ajax-api)."""
+def app_routes(app: FastAPI, prefix: str = "") -> set[tuple[str, str]]:
+    """(method, path) of every route, the MLflow ones once (not again under /ajax-api), those
+    of mounted sub-applications (the MLflow API) under their mount's path."""
     found = set()
     for route in app.routes:
+        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
+            found |= app_routes(route.app, prefix + route.path)
+            continue
         contexts = getattr(route, "effective_route_contexts", None)
         for each in contexts() if contexts is not None else [route]:
-            path = getattr(each, "path", "")
+            path = prefix + getattr(each, "path", "")
             for method in getattr(each, "methods", None) or ():
                 if method != "HEAD" and not path.startswith("/ajax-api/"):
                     found.add((method, path))

@@ -649,7 +649,6 @@ class TestPolicies:
         history = ok(people.eve.get("/api/v1/policy/history"))
         assert [p["version"] for p in history["policies"]] == [1]
 
-
     def test_a_models_own_policy_wins_over_a_newer_global_one(self, people: People) -> None:
         ok(people.carol.post("/api/v1/models", json={"name": "fraud"}), 201)
         new_version(people.carol)

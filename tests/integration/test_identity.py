@@ -225,7 +225,6 @@ class TestLastUsed:
         listed = http.get("/api/v1/tokens", headers=bearer(token)).json()["tokens"]
         assert listed[0]["last_used_at"] is not None
 
-
     def test_a_write_request_records_it_in_its_own_transaction(
         self, http: TestClient, state: AppState
     ) -> None:

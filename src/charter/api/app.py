@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     if state is not None:
         app.state.charter = state
     errors.install(app)
+    mlflow_mount.include(app)  # first: a request to MLflow's prefixes skips the native routes
     for router in (
         health.router,
         auth.router,
@@ -70,7 +71,6 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         inspection.router,
     ):
         app.include_router(router)
-    mlflow_mount.include(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, is_stream=is_stream_upload)
     app.add_middleware(Metrics)
     return app

@@ -96,5 +96,9 @@ class Metrics:
             await self.app(scope, receive, send_status)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None)
+            # Under a mounted sub-application (the MLflow API) the route's path is relative to
+            # the mount: put the mount's prefix back.
+            mounted = scope.get("root_path", "")[len(scope.get("app_root_path", "")) :]
+            template = mounted + template if template else "unmatched"
             observe(scope["method"], template, status, time.perf_counter() - start)
