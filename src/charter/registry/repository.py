@@ -183,12 +183,12 @@ VIEW_COLUMNS = (
 VersionRow = Row[*tuple[Any, ...]]  # a row of VIEW_COLUMNS
 
 # The hottest reads are built once: constructing a statement costs more than running it.
-_LIVE_VERSION = (
+_LIVE_VERSIONS = (
     select(*VIEW_COLUMNS)
     .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
-    .where(RegisteredModel.name == bindparam("name"), RegisteredModel.deleted_at.is_(None))
-    .where(ModelVersion.deleted_at.is_(None))
+    .where(ModelVersion.deleted_at.is_(None), RegisteredModel.deleted_at.is_(None))
 )
+_LIVE_VERSION = _LIVE_VERSIONS.where(RegisteredModel.name == bindparam("name"))
 _BY_NUMBER = _LIVE_VERSION.where(ModelVersion.version == bindparam("value"))
 _BY_ALIAS = _LIVE_VERSION.join(ModelAlias, ModelAlias.version_id == ModelVersion.id).where(
     ModelAlias.alias == bindparam("value")
@@ -334,7 +334,7 @@ class VersionRepository:
         details = VersionDetails()
         if not version_ids:
             return details
-        rows = self.session.execute(_DETAILS, {"ids": list(version_ids)})
+        rows = self.session.execute(_DETAILS, {"ids": list(version_ids)}).all()
         for owner, kind, key, text, number in rows:
             if kind == "t":
                 details.tags[owner][key] = text
@@ -391,11 +391,7 @@ class VersionRepository:
         after: Sequence[KeyValue] | None,
     ) -> list[VersionRow]:
         sorts = sort_columns(orders, VERSION_SORTS, ModelVersion.id)
-        query = (
-            select(*VIEW_COLUMNS)
-            .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
-            .where(ModelVersion.deleted_at.is_(None), RegisteredModel.deleted_at.is_(None))
-        )
+        query = _LIVE_VERSIONS
         for condition in conditions:
             common = self._is_common_tag(condition)
             query = query.where(version_condition(condition, common=common))

@@ -9,9 +9,10 @@ stages in any case, and no stages means every stage; ``max_results`` defaults to
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from charter.api.deps import ContextDep, ReadSessionDep, SessionDep
@@ -20,7 +21,6 @@ from charter.api.mlflow.registry_schemas import (
     Empty,
     LatestVersionsQuery,
     ModelVersionList,
-    ModelVersionRead,
     RegisteredModelCreate,
     RegisteredModelPage,
     RegisteredModelRead,
@@ -32,6 +32,9 @@ from charter.api.mlflow.registry_schemas import (
     RegisteredModelUpdate,
     SearchQuery,
     from_request,
+    json_page,
+    model_data,
+    version_data,
 )
 from charter.api.routing import TransactionalRoute
 from charter.context import RequestContext
@@ -55,14 +58,15 @@ TagDelete = Annotated[RegisteredModelTagDelete, Depends(from_request(RegisteredM
 
 def registered_models(
     session: Session, ctx: RequestContext, views: list[ModelView]
-) -> list[RegisteredModelRead]:
+) -> list[dict[str, Any]]:
     """Models in MLflow's form, with their latest versions fetched in one batch."""
     latest = VersionService(session, ctx).latest_by_stage([v.id for v in views])
-    return [RegisteredModelRead.of(view, latest[view.id]) for view in views]
+    return [model_data(view, latest[view.id]) for view in views]
 
 
 def _one(session: Session, ctx: RequestContext, view: ModelView) -> RegisteredModelResponse:
-    return RegisteredModelResponse(registered_model=registered_models(session, ctx, [view])[0])
+    model = RegisteredModelRead.model_validate(registered_models(session, ctx, [view])[0])
+    return RegisteredModelResponse(registered_model=model)
 
 
 @router.post("/registered-models/create", response_model=RegisteredModelResponse)
@@ -103,9 +107,7 @@ def delete_registered_model(body: Ref, session: SessionDep, ctx: ContextDep) -> 
 
 
 @router.get("/registered-models/search", response_model=RegisteredModelPage)
-def search_registered_models(
-    body: Search, session: SessionDep, ctx: ContextDep
-) -> RegisteredModelPage:
+def search_registered_models(body: Search, session: SessionDep, ctx: ContextDep) -> Response:
     page = ModelService(session, ctx).search(
         search.model_conditions(body.filter),
         search.model_orders(body.order_by),
@@ -113,17 +115,15 @@ def search_registered_models(
         body.page_token or None,
         max_page=SEARCH_MAXIMUM,
     )
-    return RegisteredModelPage(
-        registered_models=registered_models(session, ctx, page.items),
-        next_page_token=page.next_page_token,
-    )
+    models = registered_models(session, ctx, page.items)
+    return json_page("registered_models", models, page.next_page_token)
 
 
 @router.post("/registered-models/get-latest-versions", response_model=ModelVersionList)
 @router.get("/registered-models/get-latest-versions", response_model=ModelVersionList)
-def get_latest_versions(body: Latest, session: ReadSessionDep, ctx: ContextDep) -> ModelVersionList:
+def get_latest_versions(body: Latest, session: ReadSessionDep, ctx: ContextDep) -> Response:
     views = VersionService(session, ctx).latest_in_stages(body.name, body.stages)
-    return ModelVersionList(model_versions=[ModelVersionRead.of(v) for v in views])
+    return json_page("model_versions", [version_data(v) for v in views])
 
 
 @router.post("/registered-models/set-tag", response_model=Empty)

@@ -9,8 +9,10 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_origin
 
+import pydantic_core
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -167,18 +169,18 @@ class ProtoJson(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None and v != []}
+        return _present(handler(self))
 
 
-# A tag in a response.
-class TagRead(ProtoJson):
+# A tag in a response. Plain models (not ProtoJson): they have no field to omit, and a page of
+# 100 versions carries hundreds of tags, each of which would run ProtoJson's serializer.
+class TagRead(BaseModel):
     key: str
     value: str
 
 
 # An alias of a registered model and the version it points at.
-class AliasRead(ProtoJson):
+class AliasRead(BaseModel):
     alias: str
     version: str
 
@@ -202,24 +204,7 @@ class ModelVersionRead(ProtoJson):
 
     @classmethod
     def of(cls, view: VersionView) -> ModelVersionRead:
-        return cls(
-            name=view.model,
-            version=str(view.version),
-            creation_timestamp=view.created_at,
-            last_updated_timestamp=view.updated_at,
-            user_id=view.created_by,
-            current_stage=view.stage,
-            # MLflow's server writes "" for a version registered without these, and its
-            # client hands "" (not None) to user code.
-            description=view.description or "",
-            source=view.source,
-            run_id=view.run_id or "",
-            status=view.status,
-            status_message=view.status_message or None,
-            tags=[TagRead(key=k, value=v) for k, v in view.tags.items()],
-            run_link=view.run_link or "",
-            aliases=list(view.aliases),
-        )
+        return cls.model_validate(version_data(view))
 
 
 # A registered model in MLflow's form, with the newest version in each stage.
@@ -235,16 +220,62 @@ class RegisteredModelRead(ProtoJson):
 
     @classmethod
     def of(cls, view: ModelView, latest: list[VersionView]) -> RegisteredModelRead:
-        return cls(
-            name=view.name,
-            creation_timestamp=view.created_at,
-            last_updated_timestamp=view.updated_at,
-            user_id=view.owner,
-            description=view.description or None,  # MLflow leaves an empty description out
-            latest_versions=[ModelVersionRead.of(v) for v in latest],
-            tags=[TagRead(key=k, value=v) for k, v in view.tags.items()],
-            aliases=[AliasRead(alias=a, version=str(n)) for a, n in view.aliases.items()],
-        )
+        return cls.model_validate(model_data(view, latest))
+
+
+# Pages (searches, get-latest-versions) are written from plain data, without a model per item:
+# up to 1,000 items would otherwise spend a quarter of a search's time validating what the
+# database has just returned. ``of`` above validates the same data, so both write alike.
+
+
+def version_data(view: VersionView) -> dict[str, Any]:
+    """A version as MLflow's server writes it, unset fields left out."""
+    return _present(
+        {
+            "name": view.model,
+            "version": str(view.version),
+            "creation_timestamp": view.created_at,
+            "last_updated_timestamp": view.updated_at,
+            "user_id": view.created_by,
+            "current_stage": view.stage,
+            # MLflow's server writes "" for a version registered without these, and its
+            # client hands "" (not None) to user code.
+            "description": view.description or "",
+            "source": view.source,
+            "run_id": view.run_id or "",
+            "status": view.status,
+            "status_message": view.status_message or None,
+            "tags": [{"key": k, "value": v} for k, v in view.tags.items()],
+            "run_link": view.run_link or "",
+            "aliases": list(view.aliases),
+        }
+    )
+
+
+def model_data(view: ModelView, latest: list[VersionView]) -> dict[str, Any]:
+    """A registered model, with the newest version in each stage, as MLflow writes it."""
+    return _present(
+        {
+            "name": view.name,
+            "creation_timestamp": view.created_at,
+            "last_updated_timestamp": view.updated_at,
+            "user_id": view.owner,
+            "description": view.description or None,  # MLflow leaves an empty one out
+            "latest_versions": [version_data(v) for v in latest],
+            "tags": [{"key": k, "value": v} for k, v in view.tags.items()],
+            "aliases": [{"alias": a, "version": str(n)} for a, n in view.aliases.items()],
+        }
+    )
+
+
+def json_page(key: str, items: list[dict[str, Any]], token: str | None = None) -> Response:
+    """A page's answer: ``{key: items, "next_page_token": token}``, empty and unset left out."""
+    body = pydantic_core.to_json(_present({key: items, "next_page_token": token}))
+    return Response(body, media_type="application/json")
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None and v != []}
 
 
 # The answer of create, get, rename and update of a registered model.

@@ -23,6 +23,7 @@ import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from charter import naming
@@ -44,6 +45,8 @@ from charter.api.mlflow.registry_schemas import (
     SearchQuery,
     StageTransition,
     from_request,
+    json_page,
+    version_data,
 )
 from charter.api.routing import TransactionalRoute
 from charter.artifacts.service import ArtifactService
@@ -124,7 +127,7 @@ def transition_stage(
 
 
 @router.get("/model-versions/search", response_model=ModelVersionPage)
-def search_model_versions(body: Search, session: SessionDep, ctx: ContextDep) -> ModelVersionPage:
+def search_model_versions(body: Search, session: SessionDep, ctx: ContextDep) -> Response:
     page = VersionService(session, ctx).search(
         search.version_conditions(body.filter),
         search.version_orders(body.order_by),
@@ -132,10 +135,8 @@ def search_model_versions(body: Search, session: SessionDep, ctx: ContextDep) ->
         body.page_token or None,
         max_page=SEARCH_MAXIMUM,
     )
-    return ModelVersionPage(
-        model_versions=[ModelVersionRead.of(v) for v in page.items],
-        next_page_token=page.next_page_token,
-    )
+    versions = [version_data(v) for v in page.items]
+    return json_page("model_versions", versions, page.next_page_token)
 
 
 @router.get("/model-versions/get-download-uri", response_model=DownloadUri)
