@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from charter.pagination import KeyValue
 from charter.querying import SortColumn, after_key, order_clauses
 from charter.registry.models import LifecycleHolding, ModelAlias, ModelVersion
+
+# Every alias or stage move closes the period of the version that held it (built once).
+_CLOSE_CURRENT = (
+    update(LifecycleHolding)
+    .where(
+        LifecycleHolding.model_id == bindparam("h_model"),
+        LifecycleHolding.kind == bindparam("h_kind"),
+        LifecycleHolding.label == bindparam("h_label"),
+        LifecycleHolding.version_id == bindparam("h_version"),
+        LifecycleHolding.ended_at.is_(None),
+    )
+    .values(
+        ended_at=bindparam("h_at"), ended_by=bindparam("h_by"), end_reason=bindparam("h_reason")
+    )
+)
 
 
 class AliasRepository:
@@ -51,16 +66,17 @@ class HoldingRepository:
     def close_current(
         self, model_id: int, kind: str, label: str, version_id: int, at: int, by: str, reason: str
     ) -> None:
-        self.session.execute(
-            update(LifecycleHolding)
-            .where(
-                LifecycleHolding.model_id == model_id,
-                LifecycleHolding.kind == kind,
-                LifecycleHolding.label == label,
-                LifecycleHolding.version_id == version_id,
-                LifecycleHolding.ended_at.is_(None),
-            )
-            .values(ended_at=at, ended_by=by, end_reason=reason)
+        self.session.connection().execute(
+            _CLOSE_CURRENT,
+            {
+                "h_model": model_id,
+                "h_kind": kind,
+                "h_label": label,
+                "h_version": version_id,
+                "h_at": at,
+                "h_by": by,
+                "h_reason": reason,
+            },
         )
 
     def list(

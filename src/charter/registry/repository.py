@@ -46,6 +46,17 @@ from charter.registry.models import (
 )
 from charter.registry.references import VersionSelector
 
+# Statements that every write runs, built once (building one costs more than running it).
+_LIVE_MODEL = select(RegisteredModel).where(
+    RegisteredModel.name == bindparam("name"), RegisteredModel.deleted_at.is_(None)
+)
+_LIVE_MODEL_LOCKED = _LIVE_MODEL.with_for_update()
+_LIVE_VERSION_ROW = select(ModelVersion).where(
+    ModelVersion.model_id == bindparam("model_id"),
+    ModelVersion.version == bindparam("number"),
+    ModelVersion.deleted_at.is_(None),
+)
+
 
 class ModelRepository:
     def __init__(self, session: Session) -> None:
@@ -57,14 +68,10 @@ class ModelRepository:
         return model
 
     def get_live(self, name: str, *, lock: bool = False) -> RegisteredModel | None:
-        query = select(RegisteredModel).where(
-            RegisteredModel.name == name, RegisteredModel.deleted_at.is_(None)
-        )
-        if lock:
-            # Serialises version numbering and alias/stage moves per model on PostgreSQL;
-            # SQLite writers are already serialised by BEGIN IMMEDIATE.
-            query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        # ``lock`` serialises version numbering and alias/stage moves per model on PostgreSQL;
+        # SQLite writers are already serialised by BEGIN IMMEDIATE.
+        query = _LIVE_MODEL_LOCKED if lock else _LIVE_MODEL
+        return self.session.scalars(query, {"name": name}).one_or_none()
 
     def get_many(self, ids: Sequence[int]) -> dict[int, RegisteredModel]:
         if not ids:
@@ -234,13 +241,8 @@ class VersionRepository:
         return version
 
     def get_live(self, model_id: int, number: int) -> ModelVersion | None:
-        return self.session.scalars(
-            select(ModelVersion).where(
-                ModelVersion.model_id == model_id,
-                ModelVersion.version == number,
-                ModelVersion.deleted_at.is_(None),
-            )
-        ).one_or_none()
+        found = self.session.scalars(_LIVE_VERSION_ROW, {"model_id": model_id, "number": number})
+        return found.one_or_none()
 
     def get_by_id(self, version_id: int) -> ModelVersion | None:
         return self.session.get(ModelVersion, version_id)
