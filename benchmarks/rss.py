@@ -25,6 +25,19 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def tree_breakdown(pid: int) -> list[tuple[str, int]]:
+    """(process, RSS bytes) of ``pid`` and each descendant: which process holds the memory."""
+    found = []
+    for process in tree(pid):
+        try:
+            rss = process.memory_info().rss
+            command = " ".join(process.cmdline()[-2:])[-48:] or process.name()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        found.append((f"{process.pid} {command}", rss))
+    return found
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` and its live descendants so far."""
     total = 0.0
@@ -44,6 +57,8 @@ class RssSampler:
         self.pid = pid
         self.interval = interval
         self.peaks: dict[str, int] = {}
+        # Each phase's peak broken down by process, to say where memory went.
+        self.peak_breakdown: dict[str, list[tuple[str, int]]] = {}
         self.samples = 0
         self._phase = "baseline"
         self._stop = threading.Event()
@@ -56,11 +71,14 @@ class RssSampler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                rss = tree_rss(self.pid)
+                parts = tree_breakdown(self.pid)
             except psutil.NoSuchProcess:
                 return
+            rss = sum(size for _, size in parts)
             phase = self._phase
-            self.peaks[phase] = max(self.peaks.get(phase, 0), rss)
+            if rss >= self.peaks.get(phase, 0):
+                self.peaks[phase] = rss
+                self.peak_breakdown[phase] = parts
             self.samples += 1
             self._stop.wait(self.interval)
 
@@ -68,6 +86,11 @@ class RssSampler:
         self.peaks["baseline"] = tree_rss(self.pid)
         self._thread.start()
         return self
+
+    def describe(self, phase: str) -> str:
+        """The processes of a phase's peak sample, largest first, in MiB."""
+        parts = sorted(self.peak_breakdown.get(phase, []), key=lambda part: -part[1])
+        return ", ".join(f"{name} {size / (1 << 20):.0f}" for name, size in parts)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()

@@ -91,6 +91,8 @@ def run_transfers(
         )
     figures.upload_peak = rss.peaks.get("upload", 0)
     figures.download_peak = rss.peaks.get("download", 0)
+    for phase in ("upload", "download"):
+        log(f"  {label} RSS at the {phase} peak, by process (MiB): {rss.describe(phase)}")
     return figures
 
 

@@ -22,6 +22,7 @@ import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, get_origin
 
+import pydantic_core
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -102,6 +103,12 @@ class _Encoder:
             return result
         body = result.model_dump_json(by_alias=True, exclude_none=self.exclude_none)
         return Response(body, status_code=self.status_code, media_type="application/json")
+
+
+def json_answer(data: Any, status_code: int = 200) -> Response:
+    """An answer written straight from plain data: for pages, which would otherwise build and
+    validate a model per item only to serialise it again."""
+    return Response(pydantic_core.to_json(data), status_code, media_type="application/json")
 
 
 def in_transaction(

@@ -9,7 +9,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_origin
 
-import pydantic_core
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -23,6 +22,7 @@ from pydantic import (
     model_serializer,
 )
 
+from charter.api.routing import json_answer
 from charter.errors import InvalidArgument, NotFound
 from charter.registry.references import VersionSelector
 from charter.registry.views import ModelView, VersionView
@@ -270,8 +270,7 @@ def model_data(view: ModelView, latest: list[VersionView]) -> dict[str, Any]:
 
 def json_page(key: str, items: list[dict[str, Any]], token: str | None = None) -> Response:
     """A page's answer: ``{key: items, "next_page_token": token}``, empty and unset left out."""
-    body = pydantic_core.to_json(_present({key: items, "next_page_token": token}))
-    return Response(body, media_type="application/json")
+    return json_answer(_present({key: items, "next_page_token": token}))
 
 
 def _present(data: dict[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,17 @@ from fastapi import APIRouter, Query, Response
 from charter import naming
 from charter.api.deps import ContextDep, SessionDep
 from charter.api.routes.params import parse_order_by, parse_tags
-from charter.api.routing import TransactionalRoute
+from charter.api.routing import TransactionalRoute, json_answer
 from charter.registry.filters import Condition
 from charter.registry.references import parse_reference, parse_selector
-from charter.registry.schemas import TagSet, VersionCreate, VersionPage, VersionRead, VersionUpdate
+from charter.registry.schemas import (
+    TagSet,
+    VersionCreate,
+    VersionPage,
+    VersionRead,
+    VersionUpdate,
+    version_data,
+)
 from charter.registry.service import VersionService
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1", tags=["versions"])
@@ -50,7 +57,7 @@ def list_versions(
     order_by: Annotated[list[str] | None, Query()] = None,
     max_results: Annotated[int | None, Query(ge=1, le=1000)] = None,
     page_token: str | None = None,
-) -> VersionPage:
+) -> Response:
     return search_versions(
         session, ctx, name, tag, status, stage, alias, None, order_by, max_results, page_token
     )
@@ -69,7 +76,7 @@ def search_versions(
     order_by: Annotated[list[str] | None, Query(description="field[:asc|desc]")] = None,
     max_results: Annotated[int | None, Query(ge=1, le=1000)] = None,
     page_token: str | None = None,
-) -> VersionPage:
+) -> Response:
     conditions = parse_tags(tag)
     if model is not None:
         conditions.append(Condition("name", "=", naming.model_name(model, "model")))
@@ -84,10 +91,8 @@ def search_versions(
     page = VersionService(session, ctx).search(
         conditions, parse_order_by(order_by), max_results, page_token
     )
-    return VersionPage(
-        versions=[VersionRead.model_validate(v) for v in page.items],
-        next_page_token=page.next_page_token,
-    )
+    versions = [version_data(v) for v in page.items]
+    return json_answer({"versions": versions, "next_page_token": page.next_page_token})
 
 
 @router.get("/resolve", response_model=VersionRead)
