@@ -11,6 +11,7 @@ from sqlalchemy import (
     BindParameter,
     Float,
     Row,
+    Select,
     String,
     and_,
     bindparam,
@@ -206,6 +207,38 @@ _BY_STAGE = (
     .limit(1)
 )
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
+
+
+def _latest_per_stage(stages: bool) -> Select[*tuple[Any, ...]]:
+    """The newest live version in each stage of each of ``:model_ids`` (of ``:stages`` only
+    when ``stages``), as VIEW_COLUMNS rows; get-latest-versions and model answers read it."""
+    newest = (
+        select(ModelVersion.model_id, func.max(ModelVersion.version).label("version"))
+        .where(
+            ModelVersion.model_id.in_(bindparam("model_ids", expanding=True)),
+            ModelVersion.deleted_at.is_(None),
+        )
+        .group_by(ModelVersion.model_id, ModelVersion.stage)
+    )
+    if stages:
+        newest = newest.where(ModelVersion.stage.in_(bindparam("stages", expanding=True)))
+    picked = newest.subquery()
+    return (
+        select(*VIEW_COLUMNS)
+        .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
+        .join(
+            picked,
+            and_(
+                ModelVersion.model_id == picked.c.model_id,
+                ModelVersion.version == picked.c.version,
+            ),
+        )
+        .order_by(ModelVersion.model_id, ModelVersion.version)
+    )
+
+
+_LATEST_PER_STAGE = _latest_per_stage(stages=False)
+_LATEST_IN_STAGES = _latest_per_stage(stages=True)
 _DETAILS = union_all(
     select(
         ModelVersionTag.version_id.label("owner"),
@@ -289,27 +322,11 @@ class VersionRepository:
         """The newest live version in each stage of each model, with its model's name."""
         if not model_ids:
             return []
-        newest = (
-            select(ModelVersion.model_id, func.max(ModelVersion.version).label("version"))
-            .where(ModelVersion.model_id.in_(model_ids), ModelVersion.deleted_at.is_(None))
-            .group_by(ModelVersion.model_id, ModelVersion.stage)
-        )
+        values: dict[str, list[int] | list[str]] = {"model_ids": list(model_ids)}
+        query = _LATEST_PER_STAGE
         if stages is not None:
-            newest = newest.where(ModelVersion.stage.in_(stages))
-        picked = newest.subquery()
-        rows = self.session.execute(
-            select(*VIEW_COLUMNS)
-            .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
-            .join(
-                picked,
-                and_(
-                    ModelVersion.model_id == picked.c.model_id,
-                    ModelVersion.version == picked.c.version,
-                ),
-            )
-            .order_by(ModelVersion.model_id, ModelVersion.version)
-        )
-        found: list[VersionRow] = list(rows)
+            query, values["stages"] = _LATEST_IN_STAGES, list(stages)
+        found: list[VersionRow] = list(self.session.execute(query, values))
         return found
 
     def by_alias(self, model_id: int, alias: str) -> ModelVersion | None:
