@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from charter.api.state import AppState
 from charter.blobs import BlobStore
@@ -110,11 +111,11 @@ async def get_context(request: Request) -> RequestContext:
             governed=True,
             credentials=credentials,
             database=state.db,
-            request=request,
+            request_state=request.state,
         )
     # The lookups are blocking database (and, for a new JWT key, network) calls.
     result = await run_in_threadpool(authenticate, state.db, oidc, credentials)
-    return _verified(request, ctx, result)
+    return _verified(request.state, ctx, result)
 
 
 ContextDep = Annotated[RequestContext, Depends(get_context)]
@@ -148,7 +149,7 @@ class UnverifiedContext(RequestContext):
 
     credentials: Credentials
     database: Database
-    request: Request
+    request_state: State  # where the verified context goes (not the request: no cycle)
 
     def verified(self, session: Session) -> RequestContext:
         ctx = RequestContext(
@@ -164,13 +165,13 @@ class UnverifiedContext(RequestContext):
                 result = check(reader, self.database, self.credentials)
         else:
             result = check(session, self.database, self.credentials)
-        return _verified(self.request, ctx, result)
+        return _verified(self.request_state, ctx, result)
 
 
-def _verified(request: Request, ctx: RequestContext, result: Authenticated) -> RequestContext:
+def _verified(state: State, ctx: RequestContext, result: Authenticated) -> RequestContext:
     ctx = replace(ctx, actor=result.actor, grants=result.grants)
     # The error handler records a refused attempt as this actor (charter.api.refusals).
-    request.state.charter_context = ctx
+    state.charter_context = ctx
     return ctx
 
 
