@@ -5,24 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
-    Float,
-    Row,
-    Select,
-    String,
-    and_,
-    bindparam,
-    cast,
     delete,
     exists,
     func,
-    literal_column,
-    null,
     select,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -46,16 +34,18 @@ from charter.registry.models import (
     RegisteredModelTag,
 )
 from charter.registry.references import VersionSelector
-
-# Statements that every write runs, built once (building one costs more than running it).
-_LIVE_MODEL = select(RegisteredModel).where(
-    RegisteredModel.name == bindparam("name"), RegisteredModel.deleted_at.is_(None)
-)
-_LIVE_MODEL_LOCKED = _LIVE_MODEL.with_for_update()
-_LIVE_VERSION_ROW = select(ModelVersion).where(
-    ModelVersion.model_id == bindparam("model_id"),
-    ModelVersion.version == bindparam("number"),
-    ModelVersion.deleted_at.is_(None),
+from charter.registry.statements import (
+    BY_ALIAS,
+    BY_NUMBER,
+    BY_STAGE,
+    DETAILS,
+    LATEST_IN_STAGES,
+    LATEST_PER_STAGE,
+    LIVE_MODEL,
+    LIVE_MODEL_LOCKED,
+    LIVE_VERSION_ROW,
+    LIVE_VERSIONS,
+    VersionRow,
 )
 
 
@@ -71,7 +61,7 @@ class ModelRepository:
     def get_live(self, name: str, *, lock: bool = False) -> RegisteredModel | None:
         # ``lock`` serialises version numbering and alias/stage moves per model on PostgreSQL;
         # SQLite writers are already serialised by BEGIN IMMEDIATE.
-        query = _LIVE_MODEL_LOCKED if lock else _LIVE_MODEL
+        query = LIVE_MODEL_LOCKED if lock else LIVE_MODEL
         return self.session.scalars(query, {"name": name}).one_or_none()
 
     def get_many(self, ids: Sequence[int]) -> dict[int, RegisteredModel]:
@@ -166,103 +156,6 @@ class VersionDetails:
 
 COMMON_TAG = 2_000  # matches above which a tag filter probes versions in result order
 
-# A version as its view reads it, as plain columns in VersionView's field order: reads that
-# only answer (gets, searches) build views from these rows positionally, without ORM objects,
-# which cost more than the query itself for a page of 100.
-VIEW_COLUMNS = (
-    ModelVersion.id,
-    ModelVersion.model_id,
-    RegisteredModel.name.label("model"),
-    ModelVersion.version,
-    ModelVersion.status,
-    ModelVersion.status_message,
-    ModelVersion.stage,
-    ModelVersion.source,
-    ModelVersion.run_id,
-    ModelVersion.run_link,
-    ModelVersion.description,
-    ModelVersion.created_by,
-    ModelVersion.manifest_digest,
-    ModelVersion.file_count,
-    ModelVersion.total_size,
-    ModelVersion.created_at,
-    ModelVersion.updated_at,
-)
-VersionRow = Row[*tuple[Any, ...]]  # a row of VIEW_COLUMNS
-
-# The hottest reads are built once: constructing a statement costs more than running it.
-_LIVE_VERSIONS = (
-    select(*VIEW_COLUMNS)
-    .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
-    .where(ModelVersion.deleted_at.is_(None), RegisteredModel.deleted_at.is_(None))
-)
-_LIVE_VERSION = _LIVE_VERSIONS.where(RegisteredModel.name == bindparam("name"))
-_BY_NUMBER = _LIVE_VERSION.where(ModelVersion.version == bindparam("value"))
-_BY_ALIAS = _LIVE_VERSION.join(ModelAlias, ModelAlias.version_id == ModelVersion.id).where(
-    ModelAlias.alias == bindparam("value")
-)
-_BY_STAGE = (
-    _LIVE_VERSION.where(ModelVersion.stage == bindparam("value"))
-    .order_by(ModelVersion.version.desc())
-    .limit(1)
-)
-_IDS: BindParameter[int] = bindparam("ids", expanding=True)
-
-
-def _latest_per_stage(stages: bool) -> Select[*tuple[Any, ...]]:
-    """The newest live version in each stage of each of ``:model_ids`` (of ``:stages`` only
-    when ``stages``), as VIEW_COLUMNS rows; get-latest-versions and model answers read it."""
-    newest = (
-        select(ModelVersion.model_id, func.max(ModelVersion.version).label("version"))
-        .where(
-            ModelVersion.model_id.in_(bindparam("model_ids", expanding=True)),
-            ModelVersion.deleted_at.is_(None),
-        )
-        .group_by(ModelVersion.model_id, ModelVersion.stage)
-    )
-    if stages:
-        newest = newest.where(ModelVersion.stage.in_(bindparam("stages", expanding=True)))
-    picked = newest.subquery()
-    return (
-        select(*VIEW_COLUMNS)
-        .join(RegisteredModel, RegisteredModel.id == ModelVersion.model_id)
-        .join(
-            picked,
-            and_(
-                ModelVersion.model_id == picked.c.model_id,
-                ModelVersion.version == picked.c.version,
-            ),
-        )
-        .order_by(ModelVersion.model_id, ModelVersion.version)
-    )
-
-
-_LATEST_PER_STAGE = _latest_per_stage(stages=False)
-_LATEST_IN_STAGES = _latest_per_stage(stages=True)
-_DETAILS = union_all(
-    select(
-        ModelVersionTag.version_id.label("owner"),
-        literal_column("'t'", String).label("kind"),
-        ModelVersionTag.key.label("key"),
-        ModelVersionTag.value.label("text"),
-        cast(null(), Float).label("number"),
-    ).where(ModelVersionTag.version_id.in_(_IDS)),
-    select(
-        ModelVersionMetric.version_id,
-        literal_column("'m'", String),
-        ModelVersionMetric.key,
-        cast(null(), String),
-        ModelVersionMetric.value,
-    ).where(ModelVersionMetric.version_id.in_(_IDS)),
-    select(
-        ModelAlias.version_id,
-        literal_column("'a'", String),
-        ModelAlias.alias,
-        cast(null(), String),
-        cast(null(), Float),
-    ).where(ModelAlias.version_id.in_(_IDS)),
-).order_by("key")
-
 
 class VersionRepository:
     def __init__(self, session: Session) -> None:
@@ -274,7 +167,7 @@ class VersionRepository:
         return version
 
     def get_live(self, model_id: int, number: int) -> ModelVersion | None:
-        found = self.session.scalars(_LIVE_VERSION_ROW, {"model_id": model_id, "number": number})
+        found = self.session.scalars(LIVE_VERSION_ROW, {"model_id": model_id, "number": number})
         return found.one_or_none()
 
     def get_by_id(self, version_id: int) -> ModelVersion | None:
@@ -323,9 +216,9 @@ class VersionRepository:
         if not model_ids:
             return []
         values: dict[str, list[int] | list[str]] = {"model_ids": list(model_ids)}
-        query = _LATEST_PER_STAGE
+        query = LATEST_PER_STAGE
         if stages is not None:
-            query, values["stages"] = _LATEST_IN_STAGES, list(stages)
+            query, values["stages"] = LATEST_IN_STAGES, list(stages)
         found: list[VersionRow] = list(self.session.execute(query, values))
         return found
 
@@ -340,11 +233,11 @@ class VersionRepository:
         """The live version a selector picks in a live model, and its name, in one query."""
         value: int | str
         if selector.number is not None:
-            query, value = _BY_NUMBER, selector.number
+            query, value = BY_NUMBER, selector.number
         elif selector.alias is not None:
-            query, value = _BY_ALIAS, selector.alias
+            query, value = BY_ALIAS, selector.alias
         else:
-            query, value = _BY_STAGE, selector.stage or "None"
+            query, value = BY_STAGE, selector.stage or "None"
         row: VersionRow | None = self.session.execute(query, {"name": name, "value": value}).first()
         return row
 
@@ -353,7 +246,7 @@ class VersionRepository:
         details = VersionDetails()
         if not version_ids:
             return details
-        rows = self.session.execute(_DETAILS, {"ids": list(version_ids)}).all()
+        rows = self.session.execute(DETAILS, {"ids": list(version_ids)}).all()
         for owner, kind, key, text, number in rows:
             if kind == "t":
                 details.tags[owner][key] = text
@@ -410,7 +303,7 @@ class VersionRepository:
         after: Sequence[KeyValue] | None,
     ) -> list[VersionRow]:
         sorts = sort_columns(orders, VERSION_SORTS, ModelVersion.id)
-        query = _LIVE_VERSIONS
+        query = LIVE_VERSIONS
         for condition in conditions:
             common = self._is_common_tag(condition)
             query = query.where(version_condition(condition, common=common))

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from charter.registry.models import ModelVersion, RegisteredModel
-from charter.registry.repository import ModelRepository, VersionRepository, VersionRow
+from charter.registry.repository import ModelRepository, VersionRepository
+from charter.registry.statements import VersionRow
 
 
 @dataclass(frozen=True)

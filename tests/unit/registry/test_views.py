@@ -7,8 +7,8 @@ from dataclasses import fields
 
 import pydantic_core
 
-from charter.registry.repository import VIEW_COLUMNS
 from charter.registry.schemas import VersionRead, version_data
+from charter.registry.statements import VIEW_COLUMNS
 from charter.registry.views import VersionView
 
 
