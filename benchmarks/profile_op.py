@@ -59,6 +59,10 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/charter-bench-profile"))
     parser.add_argument("--seed-cache", type=Path)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--auth", action="store_true", help="serve with CHARTER_AUTH=on")
+    parser.add_argument(
+        "--gil", action="store_true", help="sample only the threads that hold the GIL"
+    )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(servers.BIN_DIR / "py-spy")
     if not Path(spy).exists():
@@ -69,16 +73,21 @@ def main() -> None:
     data = seed.Dataset()
     cache = args.seed_cache or work / "seed-cache"
     log(seed.prepare("charter", cache, work / "charter", args.versions, data))
-    op = operations(data, args.versions, "prof")[args.op]
+    data_dir = work / "charter"
+    token = servers.create_token(data_dir) if args.auth else None
+    op = operations(data, args.versions, "prof", token=token)[args.op]
     raw = work / f"{re.sub(r'[^a-z0-9]+', '_', args.op.lower())}.txt"
     with (
         LoadGenerator() as generator,
-        servers.charter(work / "charter", servers.free_port(), work / "charter.log") as server,
+        servers.charter(
+            data_dir, servers.free_port(), work / "charter.log", auth=args.auth
+        ) as server,
     ):
         job = Job(servers.HOST, server.port, op.build(1000), 8, True, 10**7, 3.0)
         generator.run(job)  # warm-up
         argv = [spy, "record", "--subprocesses", "--nonblocking", "-r", "200"]
         argv += ["-d", str(args.seconds), "-f", "raw", "-o", str(raw), "--pid", str(server.pid)]
+        argv += ["--gil"] if args.gil else []
         with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as rec:
             result = generator.run(
                 Job(servers.HOST, server.port, op.build(1000), 8, True, 10**7, args.seconds + 1)

@@ -225,6 +225,20 @@ class TestLastUsed:
         listed = http.get("/api/v1/tokens", headers=bearer(token)).json()["tokens"]
         assert listed[0]["last_used_at"] is not None
 
+    def test_a_read_records_a_stale_use_before_it_answers(
+        self, http: TestClient, state: AppState
+    ) -> None:
+        # On SQLite a read runs on the event loop, which never waits for the writer: the use
+        # is recorded on a worker thread, still before the answer goes out.
+        token = create_user(state, "alice")
+        token_id = int(http.get("/api/v1/me", headers=bearer(token)).json()["token_id"])
+        old = now_ms() - 61_000
+        set_last_used(state, token_id, old)
+        assert http.get("/api/v1/models", headers=bearer(token)).status_code == 200
+        updated = stored_token(state, token_id).last_used_at
+        assert updated is not None
+        assert updated > old
+
     def test_a_write_request_records_it_in_its_own_transaction(
         self, http: TestClient, state: AppState
     ) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from charter.api.app import create_app
+from charter.api.deps import BlobsDep, ContextDep, ReadSessionDep, SessionDep
 from charter.api.mlflow import artifacts as mlflow_artifacts
 from charter.api.mlflow import registry_models, registry_versions
 from charter.api.mlflow import tracking as mlflow_tracking
@@ -29,7 +33,7 @@ from charter.api.routes import (
     signatures,
     versions,
 )
-from charter.api.routing import TransactionalRoute, _takes
+from charter.api.routing import TransactionalRoute, _takes, on_worker_thread
 from charter.api.state import AppState
 from charter.config import Settings
 
@@ -128,3 +132,63 @@ def test_read_only_posts_do_not_wait_for_the_writer(tmp_path: Path, sqlite_templ
         holder.rollback()
         holder.close()
         state.close()
+
+
+def thread_probe_app(state: AppState) -> FastAPI:
+    """Endpoints that say which thread ran them; the async one runs on the event loop."""
+    router = APIRouter(route_class=TransactionalRoute)
+
+    @router.get("/loop")
+    async def loop() -> dict[str, int]:
+        return {"thread": threading.get_ident()}
+
+    @router.get("/read")
+    def read(session: SessionDep, ctx: ContextDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))
+        return {"thread": threading.get_ident()}
+
+    @router.post("/write")
+    def write(session: SessionDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))
+        return {"thread": threading.get_ident()}
+
+    @router.post("/read-post")
+    def read_post(session: ReadSessionDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))
+        return {"thread": threading.get_ident()}
+
+    @router.get("/long")
+    @on_worker_thread
+    def long(session: SessionDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))
+        return {"thread": threading.get_ident()}
+
+    @router.get("/blobs")
+    def blobs(session: SessionDep, store: BlobsDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))
+        return {"thread": threading.get_ident()}
+
+    app = FastAPI()
+    app.state.charter = state
+    app.include_router(router)
+    return app
+
+
+def test_reads_on_sqlite_run_on_the_event_loop(state: AppState, backend: str) -> None:
+    """A read on SQLite only costs CPU, so it skips the thread hop; writes (which wait for the
+    one writer), PostgreSQL (network round trips), long reads and endpoints that reach past
+    the database (here the blob store) keep to worker threads."""
+    with TestClient(thread_probe_app(state)) as http:
+        loop = http.get("/loop").json()["thread"]
+
+        def ran_on_loop(method: str, path: str) -> bool:
+            answer = http.request(method, path)
+            assert answer.status_code == 200, answer.text
+            return bool(answer.json()["thread"] == loop)
+
+        on_sqlite = backend == "sqlite"
+        assert ran_on_loop("GET", "/read") is on_sqlite
+        assert ran_on_loop("POST", "/read-post") is on_sqlite
+        assert ran_on_loop("POST", "/write") is False
+        assert ran_on_loop("GET", "/long") is False
+        assert ran_on_loop("GET", "/blobs") is False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, replace
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Annotated
 from uuid import uuid4
 
@@ -140,31 +142,56 @@ class Credentials:
 class UnverifiedContext(RequestContext):
     """A governed request's context before its credentials are checked.
 
-    ``TransactionalRoute`` swaps it for ``verified(session)`` on the worker thread that runs
-    the endpoint: one statement reads the credential, its owner, groups and grants, with no
-    thread hop. A read checks them in its own transaction; a write in a short read before its
-    own begins. A process cache is not an option: a revoked token must stop at once on every
-    replica.
+    ``TransactionalRoute`` swaps it for ``verified(session)`` where the endpoint runs (its
+    worker thread, or the event loop for a read on SQLite): one statement reads the
+    credential, its owner, groups and grants, with no thread hop. A read checks them in its
+    own transaction; a write in a short read before its own begins. A process cache is not an
+    option: a revoked token must stop at once on every replica.
     """
 
     credentials: Credentials
     database: Database
     request_state: State  # where the verified context goes (not the request: no cycle)
+    # Writes that the check put off because the endpoint runs on the event loop, which must
+    # never wait for SQLite's writer: the route runs them on a worker thread before answering.
+    deferred: list[Callable[[], None]] = field(default_factory=list)
+    checked: Authenticated | None = None  # the lookup, when ``checked_ahead`` made it
 
-    def verified(self, session: Session) -> RequestContext:
+    @property
+    def can_check_ahead(self) -> bool:
+        return self.database.is_sqlite
+
+    def checked_ahead(self) -> UnverifiedContext:
+        """The lookup made now, in a read of its own: on SQLite the route makes it on the
+        event loop before a write goes to its worker thread (a read there only costs CPU),
+        and the thread then only writes."""
+        with self.database.transaction(write=False) as reader:
+            return replace(self, checked=check(reader, self.credentials))
+
+    def verified(self, session: Session, *, on_loop: bool = False) -> RequestContext:
+        """The context, checked in ``session`` (a read) or ahead of it (a write); ``on_loop``
+        says that the caller runs on the event loop, where a write must not wait."""
         ctx = RequestContext(
             request_id=self.request_id,
             client_address=self.client_address,
             user_agent=self.user_agent,
             governed=self.governed,
         )
-        if self.database.writes(session):
+        writes = self.database.writes(session)
+        result = self.checked
+        if result is None and writes:
             # Not inside a write transaction: on SQLite that holds the one writer's lock,
             # and every write waiting for it would wait for this lookup too.
             with self.database.transaction(write=False) as reader:
-                result = check(reader, self.database, self.credentials)
+                result = check(reader, self.credentials)
+        elif result is None:
+            result = check(session, self.credentials)
+        if writes:
+            touch_if_stale(session, result)  # with the request's own changes
+        elif result.needs_touch and on_loop:
+            self.deferred.append(functools.partial(touch_in_own_write, self.database, result))
         else:
-            result = check(session, self.database, self.credentials)
+            touch_in_own_write(self.database, result)
         return _verified(self.request_state, ctx, result)
 
 
@@ -218,25 +245,32 @@ def authenticate(db: Database, oidc: OidcClient | None, credentials: Credentials
             raise Unauthenticated("the token is malformed")
         return _jwt(db, oidc, credentials.secret)
     with db.transaction(write=False) as session:
-        return check(session, db, credentials)
+        result = check(session, credentials)
+    touch_in_own_write(db, result)
+    return result
 
 
-def check(session: Session, db: Database, credentials: Credentials) -> Authenticated:
-    """Check an API token or a session cookie in the caller's transaction."""
+def check(session: Session, credentials: Credentials) -> Authenticated:
+    """Check an API token or a session cookie in the caller's transaction, without writing."""
     if credentials.kind == COOKIE:
         return SsoService(session, SYSTEM).authenticate_session(credentials.secret)
-    identity = IdentityService(session, SYSTEM)
-    result = identity.authenticate_token(credentials.secret, credentials.username)
+    return IdentityService(session, SYSTEM).authenticate_token(
+        credentials.secret, credentials.username
+    )
+
+
+def touch_if_stale(session: Session, result: Authenticated) -> None:
+    """Record the token's use in this write transaction, at most once a minute per token."""
     token_id = result.actor.token_id
     if result.needs_touch and token_id is not None:
-        # At most once a minute per token. A write transaction records it with its own
-        # changes; a read records it in a short write of its own, so reads stay reads.
-        if db.writes(session):
-            identity.touch_token(int(token_id))
-        else:
-            with db.transaction(write=True) as writer:
-                IdentityService(writer, SYSTEM).touch_token(int(token_id))
-    return result
+        IdentityService(session, SYSTEM).touch_token(int(token_id))
+
+
+def touch_in_own_write(db: Database, result: Authenticated) -> None:
+    """Record the token's use after a read, in a short write of its own (reads stay reads)."""
+    if result.needs_touch and result.actor.token_id is not None:
+        with db.transaction(write=True) as writer:
+            touch_if_stale(writer, result)
 
 
 def _grants(session: Session, actor: Actor) -> Authenticated:

@@ -13,6 +13,16 @@ charter.api.deps): one statement, and no thread hop of its own.
 It also serialises the answer: FastAPI would otherwise validate the
 returned model again on one more worker thread (for a sync endpoint) before encoding it,
 which costs a second thread hop and about a third of a small read's CPU.
+
+A read on SQLite skips the worker thread: it runs on the event loop. It waits for no network
+and, in WAL mode, for no writer, so it only costs CPU, and on a worker thread it cost more: the
+thread hop, and a hand-over of the GIL to and from the event loop around every SQLite call.
+Measured under load (BENCHMARKS.md, session 4), a version read went from 1.0 to 0.8 ms of
+server CPU with authentication off and from 1.4-1.9 to 0.9 ms with it on. Reads that may take
+long (lineage graph walks) say ``@on_worker_thread``, so the loop keeps serving meanwhile;
+writes (which wait for SQLite's one writer) and PostgreSQL (a network round trip per
+statement) always run on a worker thread, and so does any endpoint that can reach more than
+the database (the blob store, the request's body stream).
 """
 
 from __future__ import annotations
@@ -20,8 +30,9 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
+import anyio.to_thread
 import pydantic_core
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.responses import JSONResponse, Response
@@ -32,7 +43,12 @@ from sqlalchemy.orm import Session
 
 from charter.api.deps import UnverifiedContext
 from charter.context import RequestContext
+from charter.db import Database
 from charter.errors import Conflict
+
+# What an endpoint may take and still run on the event loop: nothing that reaches past the
+# database (a blob store, the application state, the request and its body stream).
+_LOOP_SAFE = (Session, RequestContext, BaseModel, str, int, float, bool, type(None))
 
 
 class TransactionalRoute(APIRoute):
@@ -46,7 +62,8 @@ class TransactionalRoute(APIRoute):
                     "function so its transaction runs on one worker thread"
                 )
             self.checks_credentials = _takes(endpoint, RequestContext)
-            endpoint = in_transaction(endpoint, _Encoder.for_route(kwargs))
+            loop_safe = _loop_safe(endpoint)
+            endpoint = in_transaction(endpoint, _Encoder.for_route(kwargs), loop_safe=loop_safe)
         super().__init__(path, endpoint, **kwargs)
 
 
@@ -58,6 +75,35 @@ def _takes(endpoint: Callable[..., Any], kind: type) -> bool:
 def _is_a(hint: Any, kind: type) -> bool:
     # SessionDep is Annotated[Session, Depends(...)]: its origin is the Session class.
     return hint is kind or (get_origin(hint) is Annotated and hint.__origin__ is kind)
+
+
+def on_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a read that may take long (tens of milliseconds or more) to run on a worker
+    thread even on SQLite, so that the event loop keeps serving other requests meanwhile.
+    Put it under the route's decorator."""
+    endpoint.charter_on_worker_thread = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _loop_safe(endpoint: Callable[..., Any]) -> bool:
+    """Whether the endpoint can run on the event loop when its sessions allow it: not marked
+    ``on_worker_thread``, and it takes nothing that reaches past the database."""
+    if getattr(endpoint, "charter_on_worker_thread", False):
+        return False
+    hints = inspect.get_annotations(endpoint, eval_str=True)
+    hints.pop("return", None)
+    return all(_plain(hint) for hint in hints.values())
+
+
+def _plain(hint: Any) -> bool:
+    if get_origin(hint) is Annotated:
+        hint = hint.__origin__
+    args = get_args(hint)
+    if args and get_origin(hint) is not Literal:  # X | None, list[str], ...
+        return all(_plain(arg) for arg in args)
+    if get_origin(hint) is Literal:
+        return True
+    return inspect.isclass(hint) and issubclass(hint, _LOOP_SAFE)
 
 
 class _Encoder:
@@ -112,18 +158,21 @@ def json_answer(data: Any, status_code: int = 200) -> Response:
 
 
 def in_transaction(
-    endpoint: Callable[..., Any], encoder: _Encoder | None = None
+    endpoint: Callable[..., Any], encoder: _Encoder | None = None, *, loop_safe: bool = False
 ) -> Callable[..., Any]:
     """Check the caller's credentials in the endpoint's first session, then commit the sessions
-    the endpoint was given when it returns; roll back when it raises."""
+    the endpoint was given when it returns; roll back when it raises.
 
-    @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    All of it runs on one worker thread, or on the event loop when ``loop_safe`` and every
+    session is a read on SQLite (see the module's docstring).
+    """
+
+    def transact(on_loop: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         sessions = [value for value in kwargs.values() if isinstance(value, Session)]
         try:
-            unverified = [(k, v) for k, v in kwargs.items() if isinstance(v, UnverifiedContext)]
-            for key, ctx in unverified:
-                kwargs[key] = ctx.verified(sessions[0])
+            for key, value in kwargs.items():
+                if isinstance(value, UnverifiedContext):
+                    kwargs[key] = value.verified(sessions[0], on_loop=on_loop)
             result = endpoint(*args, **kwargs)
             for session in sessions:
                 session.commit()
@@ -138,7 +187,28 @@ def in_transaction(
             for session in sessions:
                 session.close()
 
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        unverified = {k: v for k, v in kwargs.items() if isinstance(v, UnverifiedContext)}
+        if loop_safe and all(map(Database.is_local_read, sessions)):
+            result = transact(True, args, kwargs)
+            for ctx in unverified.values():
+                for work in ctx.deferred:  # writes the check put off: not on the loop
+                    await anyio.to_thread.run_sync(work)
+            return result
+        try:
+            for key, ctx in unverified.items():
+                if ctx.can_check_ahead:
+                    kwargs[key] = ctx.checked_ahead()
+        except BaseException:
+            for session in sessions:
+                session.close()
+            raise
+        return await anyio.to_thread.run_sync(transact, False, args, kwargs)
+
     run.encoder = encoder  # type: ignore[attr-defined]  # read by tests
+    run.loop_safe = loop_safe  # type: ignore[attr-defined]
     return run
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from charter.db import Prepared
 from charter.identity.grants import GrantRule
 from charter.identity.models import ApiToken, Grant, LoginSession, User, UserGroup
 
@@ -115,8 +116,8 @@ def _credential_lookup(table: type[ApiToken] | type[LoginSession]) -> CompoundSe
     return union_all(owner, user_grants, group_grants)
 
 
-_TOKEN_LOOKUP = _credential_lookup(ApiToken)
-_SESSION_LOOKUP = _credential_lookup(LoginSession)
+_TOKEN_LOOKUP = Prepared(_credential_lookup(ApiToken))
+_SESSION_LOOKUP = Prepared(_credential_lookup(LoginSession))
 
 
 class UserRepository:
@@ -186,8 +187,7 @@ class TokenRepository:
 
     def find_credential(self, token_hash: str) -> CredentialRow | None:
         """The token with this hash, its owner, groups and grants: one statement."""
-        rows = self.session.execute(_TOKEN_LOOKUP, {"token_hash": token_hash}).all()
-        return _credential(rows)
+        return _credential(_TOKEN_LOOKUP.rows(self.session, {"token_hash": token_hash}))
 
     def touch(self, token_id: int, now: int, stale_before: int) -> None:
         """Record a use unless one was recorded since ``stale_before``.
@@ -215,8 +215,7 @@ class SessionRepository:
         return login
 
     def find_credential(self, token_hash: str) -> CredentialRow | None:
-        rows = self.session.execute(_SESSION_LOOKUP, {"token_hash": token_hash}).all()
-        return _credential(rows)
+        return _credential(_SESSION_LOOKUP.rows(self.session, {"token_hash": token_hash}))
 
     def delete_by_hash(self, token_hash: str) -> bool:
         result = self.session.execute(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from charter.api.deps import ContextDep, SessionDep
-from charter.api.routing import TransactionalRoute
+from charter.api.routing import TransactionalRoute, on_worker_thread
 from charter.lineage.export import OpenLineageExport
 from charter.lineage.impact import ImpactQuery, ImpactService
 from charter.lineage.schemas import (
@@ -52,6 +52,7 @@ def replace_lineage(
 
 
 @router.get(f"{VERSION}/upstream", response_model=UpstreamRead)
+@on_worker_thread  # walks the lineage graph: may take tens of milliseconds
 def get_upstream(
     name: str,
     version: str,
@@ -63,6 +64,7 @@ def get_upstream(
 
 
 @router.get(f"{VERSION}/openlineage")
+@on_worker_thread  # walks the lineage graph: may take tens of milliseconds
 def export_version(
     name: str, version: str, session: SessionDep, ctx: ContextDep, namespace: Namespace = None
 ) -> dict[str, Any]:
@@ -71,6 +73,7 @@ def export_version(
 
 
 @router.get("/models/{name}/lineage/openlineage", response_model=OpenLineagePage)
+@on_worker_thread  # walks the lineage graph: may take tens of milliseconds
 def export_model(
     name: str,
     session: SessionDep,
@@ -84,6 +87,7 @@ def export_model(
 
 
 @router.get("/lineage/impact", response_model=ImpactPage)
+@on_worker_thread  # walks the lineage graph: may take tens of milliseconds
 def impact(
     session: SessionDep,
     ctx: ContextDep,
