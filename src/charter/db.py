@@ -51,6 +51,7 @@ NAMING_CONVENTION = {
 
 WRITE_OPTION = "charter_write"
 LOCAL_READ = "charter_local_read"
+WRITERS = "charter_writers"
 
 
 class Base(DeclarativeBase):
@@ -132,6 +133,9 @@ def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
     return engine
 
 
+_POLL_SECONDS = 0.0002  # a write holds the lock for about a millisecond
+
+
 class WriterLock:
     """Queues this installation's SQLite writers: one at a time, handed over without sleeps.
 
@@ -166,6 +170,37 @@ class WriterLock:
             raise
         self._owner, self._depth = me, 1
 
+    def acquire_within(self, seconds: float) -> bool:
+        """Takes the lock if it comes within ``seconds``; False (holding nothing) if not.
+
+        For a caller that must not wait long (the event loop): the other process's lock is
+        polled, since flock cannot wait with a deadline.
+        """
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            return True
+        deadline = time.monotonic() + seconds
+        if not self._threads.acquire(timeout=seconds):
+            return False
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self._threads.release()
+                        return False
+                    time.sleep(_POLL_SECONDS)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._owner, self._depth = me, 1
+        return True
+
     def release(self) -> None:
         """Releases the lock if this thread holds it (a no-op otherwise)."""
         if self._owner != threading.get_ident():
@@ -193,13 +228,13 @@ class Database:
             autoflush=False,
             info={LOCAL_READ: engine.dialect.name == "sqlite"},
         )
+        writers = _WRITER_LOCKS.get(engine)
         self._write = sessionmaker(
             bind=engine.execution_options(**{WRITE_OPTION: True}),
             expire_on_commit=False,
             autoflush=False,
-            info={WRITE_OPTION: True},
+            info={WRITE_OPTION: True, WRITERS: writers},
         )
-        writers = _WRITER_LOCKS.get(engine)
         if writers is not None:
 
             @event.listens_for(self._write, "after_transaction_end")
@@ -219,6 +254,20 @@ class Database:
     def writes(session: Session) -> bool:
         """Whether the session came from ``session(write=True)``."""
         return bool(session.info.get(WRITE_OPTION))
+
+    @staticmethod
+    @contextmanager
+    def writers_lock_within(session: Session, seconds: float) -> Iterator[bool]:
+        """For a write session on SQLite: holds the writers' lock for the block if it comes
+        within ``seconds`` (True; the session's BEGIN then takes it again, re-entrantly), else
+        holds nothing (False). Always False for other sessions."""
+        lock: WriterLock | None = session.info.get(WRITERS)
+        held = lock is not None and lock.acquire_within(seconds)
+        try:
+            yield held
+        finally:
+            if held and lock is not None:
+                lock.release()
 
     @staticmethod
     def is_local_read(session: Session) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -33,7 +34,12 @@ from charter.api.routes import (
     signatures,
     versions,
 )
-from charter.api.routing import TransactionalRoute, _takes, on_worker_thread
+from charter.api.routing import (
+    LOOP_WRITE_WAIT_SECONDS,
+    TransactionalRoute,
+    _takes,
+    on_worker_thread,
+)
 from charter.api.state import AppState
 from charter.config import Settings
 
@@ -174,10 +180,12 @@ def thread_probe_app(state: AppState) -> FastAPI:
     return app
 
 
-def test_reads_on_sqlite_run_on_the_event_loop(state: AppState, backend: str) -> None:
-    """A read on SQLite only costs CPU, so it skips the thread hop; writes (which wait for the
-    one writer), PostgreSQL (network round trips), long reads and endpoints that reach past
-    the database (here the blob store) keep to worker threads."""
+def test_on_sqlite_endpoints_that_reach_only_the_database_run_on_the_event_loop(
+    state: AppState, backend: str
+) -> None:
+    """On SQLite, reads and writes skip the thread hop; PostgreSQL (network round trips),
+    long reads and endpoints that reach past the database (here the blob store) keep to
+    worker threads."""
     with TestClient(thread_probe_app(state)) as http:
         loop = http.get("/loop").json()["thread"]
 
@@ -189,6 +197,40 @@ def test_reads_on_sqlite_run_on_the_event_loop(state: AppState, backend: str) ->
         on_sqlite = backend == "sqlite"
         assert ran_on_loop("GET", "/read") is on_sqlite
         assert ran_on_loop("POST", "/read-post") is on_sqlite
-        assert ran_on_loop("POST", "/write") is False
+        assert ran_on_loop("POST", "/write") is on_sqlite
         assert ran_on_loop("GET", "/long") is False
         assert ran_on_loop("GET", "/blobs") is False
+
+
+def test_a_write_that_finds_the_writers_lock_held_waits_on_a_worker_thread(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The event loop waits for SQLite's writers' lock only briefly; a write that finds it
+    held longer (by another writer of this installation) waits on a worker thread, and the
+    loop answers other requests meanwhile."""
+    target = tmp_path / "data" / "charter.db"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(sqlite_template, target)
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{target}")
+    state = AppState.open(settings)
+    try:
+        with TestClient(thread_probe_app(state)) as http:
+            loop = http.get("/loop").json()["thread"]
+            holder = state.db.session(write=True)
+            holder.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: holds the writers' lock
+            answers: list[int] = []
+            writer = threading.Thread(
+                target=lambda: answers.append(http.post("/write").json()["thread"])
+            )
+            writer.start()
+            time.sleep(LOOP_WRITE_WAIT_SECONDS * 4)
+            # The write is waiting, and not on the loop: a read still gets through.
+            assert writer.is_alive()
+            assert http.get("/read").status_code == 200
+            holder.commit()
+            holder.close()
+            writer.join(timeout=30)
+            assert answers
+            assert answers[0] != loop
+    finally:
+        state.close()

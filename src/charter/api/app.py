@@ -55,13 +55,14 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         app.state.charter = state
     errors.install(app)
     mlflow_mount.include(app)  # first: a request to MLflow's prefixes skips the native routes
+    # Routes are matched one by one in this order: the busiest routers come first.
     for router in (
+        versions.router,
+        models.router,
+        lifecycle.router,
         health.router,
         auth.router,
         identity.router,
-        models.router,
-        versions.router,
-        lifecycle.router,
         artifacts.router,
         signatures.router,
         modelcards.router,

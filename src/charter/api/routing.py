@@ -14,15 +14,19 @@ It also serialises the answer: FastAPI would otherwise validate the
 returned model again on one more worker thread (for a sync endpoint) before encoding it,
 which costs a second thread hop and about a third of a small read's CPU.
 
-A read on SQLite skips the worker thread: it runs on the event loop. It waits for no network
-and, in WAL mode, for no writer, so it only costs CPU, and on a worker thread it cost more: the
-thread hop, and a hand-over of the GIL to and from the event loop around every SQLite call.
-Measured under load (BENCHMARKS.md, session 4), a version read went from 1.0 to 0.8 ms of
-server CPU with authentication off and from 1.4-1.9 to 0.9 ms with it on. Reads that may take
-long (lineage graph walks) say ``@on_worker_thread``, so the loop keeps serving meanwhile;
-writes (which wait for SQLite's one writer) and PostgreSQL (a network round trip per
-statement) always run on a worker thread, and so does any endpoint that can reach more than
-the database (the blob store, the request's body stream).
+On SQLite, an endpoint that can reach only the database skips the worker thread and runs on
+the event loop. A read waits for no network and, in WAL mode, for no writer, so it only costs
+CPU; on a worker thread it cost more: the thread hop, and a hand-over of the GIL to and from
+the event loop around every SQLite call. A write runs there too once it holds the writers'
+lock, which the loop waits for at most ``LOOP_WRITE_WAIT_SECONDS`` (a write holds it for about
+a millisecond; one that finds it held longer, say by a long command-line import, goes to a
+worker thread to wait, and the loop keeps serving). A worker thread that holds the lock no
+longer shares the GIL with the loop and the other threads while it writes, and that is where
+writes lost most of their time. Measured under load (BENCHMARKS.md, session 4): a version read
+went from 1.0 to 0.8 ms of server CPU, and from 1.4-1.9 to 0.9 with authentication on;
+creating a model from 683 to 1,013 per second. Reads that may take long (lineage graph walks)
+say ``@on_worker_thread``; PostgreSQL (a network round trip per statement) and endpoints that
+reach past the database (the blob store, the request's body stream) always run on a thread.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ from charter.api.deps import UnverifiedContext
 from charter.context import RequestContext
 from charter.db import Database
 from charter.errors import Conflict
+
+# How long a write may wait on the event loop for SQLite's writers' lock (other requests wait
+# meanwhile) before it goes to a worker thread to wait there: a write holds it ~1 ms.
+LOOP_WRITE_WAIT_SECONDS = 0.05
 
 # What an endpoint may take and still run on the event loop: nothing that reaches past the
 # database (a blob store, the application state, the request and its body stream).
@@ -192,11 +200,7 @@ def in_transaction(
         sessions = [value for value in kwargs.values() if isinstance(value, Session)]
         unverified = {k: v for k, v in kwargs.items() if isinstance(v, UnverifiedContext)}
         if loop_safe and all(map(Database.is_local_read, sessions)):
-            result = transact(True, args, kwargs)
-            for ctx in unverified.values():
-                for work in ctx.deferred:  # writes the check put off: not on the loop
-                    await anyio.to_thread.run_sync(work)
-            return result
+            return await on_loop(args, kwargs, unverified)
         try:
             for key, ctx in unverified.items():
                 if ctx.can_check_ahead:
@@ -205,7 +209,20 @@ def in_transaction(
             for session in sessions:
                 session.close()
             raise
+        if loop_safe and len(sessions) == 1:
+            with Database.writers_lock_within(sessions[0], LOOP_WRITE_WAIT_SECONDS) as held:
+                if held:
+                    return await on_loop(args, kwargs, unverified)
         return await anyio.to_thread.run_sync(transact, False, args, kwargs)
+
+    async def on_loop(
+        args: tuple[Any, ...], kwargs: dict[str, Any], unverified: dict[str, UnverifiedContext]
+    ) -> Any:
+        result = transact(True, args, kwargs)
+        for ctx in unverified.values():
+            for work in ctx.deferred:  # writes the check put off: not on the loop
+                await anyio.to_thread.run_sync(work)
+        return result
 
     run.encoder = encoder  # type: ignore[attr-defined]  # read by tests
     run.loop_safe = loop_safe  # type: ignore[attr-defined]
