@@ -50,8 +50,12 @@ class LifecycleService:
         # Serialises alias and stage moves per model on PostgreSQL (SQLite writers already are).
         return self.versions.models.get_row(name, lock=True)
 
-    def _ready_version(self, model: RegisteredModel, number: int) -> ModelVersion:
-        version = VersionRepository(self.session).get_live(model.id, number)
+    def _ready_version(
+        self, model: RegisteredModel, number: int, found: ModelVersion | None = None
+    ) -> ModelVersion:
+        """The model's live version ``number`` (``found`` when the caller already read it),
+        which must be READY."""
+        version = found or VersionRepository(self.session).get_live(model.id, number)
         if version is None:
             raise NotFound(
                 f"model {model.name!r} has no version {number}", model=model.name, version=number
@@ -135,7 +139,7 @@ class LifecycleService:
             ensure_direct_change_allowed(
                 self.session, self.ctx, model, STAGE, current.stage, version=number, to=stage
             )
-        version = self._ready_version(model, number)
+        version = self._ready_version(model, number, current)
         return self._move_stage(model, version, stage, archive_existing)
 
     def transition_stage_via_promotion(
