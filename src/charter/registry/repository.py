@@ -42,6 +42,7 @@ from charter.registry.statements import (
     LATEST_IN_STAGES,
     LATEST_PER_STAGE,
     LIVE_MODEL,
+    LIVE_MODEL_KEY,
     LIVE_MODEL_LOCKED,
     LIVE_VERSION_ROW,
     LIVE_VERSIONS,
@@ -63,6 +64,11 @@ class ModelRepository:
         # SQLite writers are already serialised by BEGIN IMMEDIATE.
         query = LIVE_MODEL_LOCKED if lock else LIVE_MODEL
         return self.session.scalars(query, {"name": name}).one_or_none()
+
+    def live_key(self, name: str) -> tuple[int, str] | None:
+        """The live model's id and name, without loading the model: for reads of its versions."""
+        row = self.session.execute(LIVE_MODEL_KEY, {"name": name}).first()
+        return None if row is None else (row[0], row[1])
 
     def get_many(self, ids: Sequence[int]) -> dict[int, RegisteredModel]:
         if not ids:

@@ -249,8 +249,12 @@ class VersionService:
 
     def find(self, name: str, selector: VersionSelector) -> VersionView | None:
         """Like ``get``, but None when the model exists and the selector picks no version."""
-        model, version = self.find_row(name, selector)
-        return None if version is None else self.view(model, version)
+        found = self.versions.find_by_name(naming.model_name(name), selector)
+        if found is None:  # is the model missing (NotFound), or only the version (None)?
+            model, version = self.find_row(name, selector)
+            return None if version is None else self.view(model, version)
+        access.require_visible(self.ctx, _Named(found.model_id, found.model))
+        return views_of_rows(self.session, [found])[0]
 
     def latest_by_stage(
         self, model_ids: Sequence[int], stages: Sequence[str] | None = None
@@ -264,9 +268,12 @@ class VersionService:
 
     def latest_in_stages(self, name: str, stages: Sequence[str] | None = None) -> list[VersionView]:
         """The newest version of a model in each of ``stages`` (any case), or in every stage."""
-        model = self.models.get_row(name)
+        key = self.models.models.live_key(naming.model_name(name))
+        if key is None:
+            raise NotFound(f"registered model {name!r} does not exist", model=name)
+        access.require_visible(self.ctx, _Named(*key))
         canonical = [naming.stage(s) for s in stages] if stages else None
-        return self.latest_by_stage([model.id], canonical)[model.id]
+        return self.latest_by_stage([key[0]], canonical)[key[0]]
 
     def view(self, model: RegisteredModel, version: ModelVersion) -> VersionView:
         return version_views(self.session, [(version, model.name)])[0]

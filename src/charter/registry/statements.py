@@ -36,6 +36,9 @@ LIVE_MODEL = select(RegisteredModel).where(
     RegisteredModel.name == bindparam("name"), RegisteredModel.deleted_at.is_(None)
 )
 LIVE_MODEL_LOCKED = LIVE_MODEL.with_for_update()
+LIVE_MODEL_KEY = select(RegisteredModel.id, RegisteredModel.name).where(
+    RegisteredModel.name == bindparam("name"), RegisteredModel.deleted_at.is_(None)
+)
 LIVE_VERSION_ROW = select(ModelVersion).where(
     ModelVersion.model_id == bindparam("model_id"),
     ModelVersion.version == bindparam("number"),
