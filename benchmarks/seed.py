@@ -63,7 +63,8 @@ def seed_charter(
     from charter.context import RequestContext
     from charter.db import Database, create_db_engine
     from charter.registry.lifecycle import LifecycleService
-    from charter.registry.service import ModelService, VersionService
+    from charter.registry.model_service import ModelService
+    from charter.registry.service import VersionService
 
     began = time.perf_counter()
     engine = create_db_engine(Settings(data_dir=data_dir))

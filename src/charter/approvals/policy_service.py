@@ -15,8 +15,8 @@ from charter.approvals.views import PolicyView, policy_view, record_view
 from charter.context import RequestContext
 from charter.db import now_ms
 from charter.pagination import Page, decode_token, encode_token, page_size
+from charter.registry.model_service import ModelService
 from charter.registry.models import RegisteredModel
-from charter.registry.service import ModelService
 
 HISTORY_ORDERING = "version:d,id:d"
 

@@ -24,8 +24,8 @@ from charter.identity.grants import (
 from charter.identity.grants import effective_role as _effective_role
 from charter.identity.models import Grant
 from charter.identity.repository import GrantRepository
+from charter.registry.model_service import ModelService
 from charter.registry.models import RegisteredModel
-from charter.registry.service import ModelService
 
 
 class GrantService:

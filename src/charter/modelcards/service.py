@@ -20,9 +20,10 @@ from charter.errors import InvalidArgument
 from charter.modelcards.card import ModelCard, build
 from charter.modelcards.repository import CardFieldRepository
 from charter.modelcards.sections import CardSubject
+from charter.registry.model_service import ModelService
 from charter.registry.models import ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
-from charter.registry.service import ModelService, VersionService
+from charter.registry.service import VersionService
 
 # The texts a person writes on a card; everything else is read from the registry.
 FIELDS = (

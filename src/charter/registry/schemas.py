@@ -107,7 +107,7 @@ class VersionRead(BaseModel):
     updated_at: Timestamp
 
 
-def version_data(view: VersionView) -> dict[str, Any]:
+def version_read_data(view: VersionView) -> dict[str, Any]:
     """``VersionRead.model_validate(view)`` as JSON-ready data: pages of up to 1,000 versions
     are written from these without a model per item (a test holds the two alike)."""
     return {

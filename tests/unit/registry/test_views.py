@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pydantic_core
 
-from charter.registry.schemas import VersionRead, version_data
+from charter.registry.schemas import VersionRead, version_read_data
 from charter.registry.statements import VIEW_COLUMNS
 from charter.registry.views import VersionView
 
@@ -20,7 +20,7 @@ def test_view_columns_are_the_views_fields_in_order() -> None:
 
 
 def test_a_page_item_is_written_as_the_response_model_writes_it() -> None:
-    # Pages are written from version_data without a model per item; single answers go through
+    # Pages are written from version_read_data without a model per item; single answers go through
     # VersionRead. Both must give the same JSON.
     views = [
         VersionView(
@@ -67,4 +67,4 @@ def test_a_page_item_is_written_as_the_response_model_writes_it() -> None:
     ]
     for view in views:
         written = json.loads(VersionRead.model_validate(view).model_dump_json())
-        assert json.loads(pydantic_core.to_json(version_data(view))) == written
+        assert json.loads(pydantic_core.to_json(version_read_data(view))) == written

@@ -38,7 +38,8 @@ from charter.api.mlflow.registry_schemas import (
 )
 from charter.api.routing import TransactionalRoute
 from charter.context import RequestContext
-from charter.registry.service import ModelService, VersionService
+from charter.registry.model_service import ModelService
+from charter.registry.service import VersionService
 from charter.registry.views import ModelView
 
 router: APIRouter = APIRouter(route_class=TransactionalRoute)

@@ -34,7 +34,7 @@ from charter.audit.schemas import (
 from charter.audit.signing import load_signer
 from charter.context import RequestContext
 from charter.errors import InvalidArgument, NotFound
-from charter.registry.service import ModelService
+from charter.registry.model_service import ModelService
 
 logger = logging.getLogger("charter.audit")
 CHECKPOINT_POLL_SECONDS = 10.0

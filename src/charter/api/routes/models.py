@@ -10,8 +10,8 @@ from charter.api.deps import ContextDep, SessionDep
 from charter.api.routes.params import parse_order_by, parse_tags
 from charter.api.routing import TransactionalRoute
 from charter.registry.filters import Condition
+from charter.registry.model_service import ModelService
 from charter.registry.schemas import ModelCreate, ModelPage, ModelRead, ModelUpdate, TagSet
-from charter.registry.service import ModelService
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/models", tags=["models"])
 

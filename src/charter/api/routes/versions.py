@@ -21,7 +21,7 @@ from charter.registry.schemas import (
     VersionPage,
     VersionRead,
     VersionUpdate,
-    version_data,
+    version_read_data,
 )
 from charter.registry.service import VersionService
 
@@ -91,7 +91,7 @@ def search_versions(
     page = VersionService(session, ctx).search(
         conditions, parse_order_by(order_by), max_results, page_token
     )
-    versions = [version_data(v) for v in page.items]
+    versions = [version_read_data(v) for v in page.items]
     return json_answer({"versions": versions, "next_page_token": page.next_page_token})
 
 
