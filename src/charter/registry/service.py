@@ -103,7 +103,7 @@ class VersionService:
         if found is None:  # is the model missing (NotFound), or only the version (None)?
             model, version = self.find_row(name, selector)
             return None if version is None else self.view(model, version)
-        access.require_visible(self.ctx, _Named(found.model_id, found.model))
+        access.require_visible(self.ctx, NamedModel(found.model_id, found.model))
         return views_of_rows(self.session, [found])[0]
 
     def latest_by_stage(
@@ -121,7 +121,7 @@ class VersionService:
         key = self.models.models.live_key(naming.model_name(name))
         if key is None:
             raise NotFound(f"registered model {name!r} does not exist", model=name)
-        access.require_visible(self.ctx, _Named(*key))
+        access.require_visible(self.ctx, NamedModel(*key))
         canonical = [naming.stage(s) for s in stages] if stages else None
         return self.latest_by_stage([key[0]], canonical)[key[0]]
 
