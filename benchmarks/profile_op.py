@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/profile_op.py --op "get version" [--seconds 15] [--versions N]
 
 Samples the whole ``charter serve`` tree (``--subprocesses``) while the load generator runs
-the operation at concurrency 8 on kept-alive connections, then prints the frames that hold
+the operation (at concurrency 8 on kept-alive connections unless told otherwise), then prints the frames that hold
 the most samples: inclusive (the frame or anything it calls) and self (the frame itself).
 ``--auth`` serves with authentication on (requests carry an admin's token). Without ``--gil``
 a thread waiting for the GIL counts as busy in the frame that waits (after a SQLite call, say),
@@ -39,6 +39,8 @@ def hotspots(raw: Path, top: int) -> str:
     busy = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():  # a line cut short when py-spy stopped
+            continue
         frames = [LINE.sub(")", f) for f in stack.split(";") if not f.startswith(SKIP)]
         if not frames:
             continue
@@ -63,6 +65,10 @@ def main() -> None:
     parser.add_argument("--seed-cache", type=Path)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--auth", action="store_true", help="serve with CHARTER_AUTH=on")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--new-conn", action="store_true", help="a new connection per request (not kept alive)"
+    )
     parser.add_argument(
         "--gil", action="store_true", help="sample only the threads that hold the GIL"
     )
@@ -86,14 +92,23 @@ def main() -> None:
             data_dir, servers.free_port(), work / "charter.log", auth=args.auth
         ) as server,
     ):
-        job = Job(servers.HOST, server.port, op.build(1000), 8, True, 10**7, 3.0)
+        keep_alive = not args.new_conn
+        job = Job(servers.HOST, server.port, op.build(1000), 8, keep_alive, 10**7, 3.0)
         generator.run(job)  # warm-up
         argv = [spy, "record", "--subprocesses", "--nonblocking", "-r", "200"]
         argv += ["-d", str(args.seconds), "-f", "raw", "-o", str(raw), "--pid", str(server.pid)]
         argv += ["--gil"] if args.gil else []
         with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as rec:
             result = generator.run(
-                Job(servers.HOST, server.port, op.build(1000), 8, True, 10**7, args.seconds + 1)
+                Job(
+                    servers.HOST,
+                    server.port,
+                    op.build(20_000 if op.kind == "write" else 1000),
+                    args.concurrency,
+                    keep_alive,
+                    10**7,
+                    args.seconds + 1,
+                )
             )
             rec.wait(args.seconds + 60)
         log(

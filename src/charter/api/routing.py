@@ -201,6 +201,10 @@ def in_transaction(
         unverified = {k: v for k, v in kwargs.items() if isinstance(v, UnverifiedContext)}
         if loop_safe and all(map(Database.is_local_read, sessions)):
             return await on_loop(args, kwargs, unverified)
+        if loop_safe and len(sessions) == 1:
+            with Database.writers_lock_within(sessions[0], LOOP_WRITE_WAIT_SECONDS) as held:
+                if held:  # the credentials are checked in the write: a few tens of us here
+                    return await on_loop(args, kwargs, unverified)
         try:
             for key, ctx in unverified.items():
                 if ctx.can_check_ahead:
@@ -209,10 +213,6 @@ def in_transaction(
             for session in sessions:
                 session.close()
             raise
-        if loop_safe and len(sessions) == 1:
-            with Database.writers_lock_within(sessions[0], LOOP_WRITE_WAIT_SECONDS) as held:
-                if held:
-                    return await on_loop(args, kwargs, unverified)
         return await anyio.to_thread.run_sync(transact, False, args, kwargs)
 
     async def on_loop(
