@@ -145,7 +145,9 @@ class UnverifiedContext(RequestContext):
     ``TransactionalRoute`` swaps it for ``verified(session)`` where the endpoint runs (its
     worker thread, or the event loop for a read on SQLite): one statement reads the
     credential, its owner, groups and grants, with no thread hop. A read checks them in its
-    own transaction; a write in a short read before its own begins. A process cache is not an
+    own transaction, and so does a write on the event loop (SQLite, once it holds the writers'
+    lock: the lookup costs tens of microseconds there); a write on a worker thread checks them
+    in a short read before its own begins, outside the lock. A process cache is not an
     option: a revoked token must stop at once on every replica.
     """
 
