@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/profile_op.py --op "get version" [--seconds 15] [--versions N]
 
 Samples the whole ``charter serve`` tree (``--subprocesses``) while the load generator runs
-the operation (at concurrency 8 on kept-alive connections unless told otherwise), then prints the frames that hold
-the most samples: inclusive (the frame or anything it calls) and self (the frame itself).
+the operation (at concurrency 8 on kept-alive connections unless ``--concurrency`` and
+``--new-conn`` say otherwise), then prints the frames that hold the most samples: inclusive
+(the frame or anything it calls) and self (the frame itself).
 ``--auth`` serves with authentication on (requests carry an admin's token). Without ``--gil``
 a thread waiting for the GIL counts as busy in the frame that waits (after a SQLite call, say),
 which shows contention; with it, only the thread that holds the GIL is sampled.
