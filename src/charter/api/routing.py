@@ -202,9 +202,14 @@ def in_transaction(
         if loop_safe and all(map(Database.is_local_read, sessions)):
             return await on_loop(args, kwargs, unverified)
         if loop_safe and len(sessions) == 1:
+            # Held only while the transaction runs, with no await inside: the lock belongs to
+            # a thread, and another request on this loop must never find it held as its own.
             with Database.writers_lock_within(sessions[0], LOOP_WRITE_WAIT_SECONDS) as held:
                 if held:  # the credentials are checked in the write: a few tens of us here
-                    return await on_loop(args, kwargs, unverified)
+                    result = transact(True, args, kwargs)
+            if held:
+                await run_deferred(unverified)
+                return result
         try:
             for key, ctx in unverified.items():
                 if ctx.can_check_ahead:
@@ -219,14 +224,19 @@ def in_transaction(
         args: tuple[Any, ...], kwargs: dict[str, Any], unverified: dict[str, UnverifiedContext]
     ) -> Any:
         result = transact(True, args, kwargs)
-        for ctx in unverified.values():
-            for work in ctx.deferred:  # writes the check put off: not on the loop
-                await anyio.to_thread.run_sync(work)
+        await run_deferred(unverified)
         return result
 
     run.encoder = encoder  # type: ignore[attr-defined]  # read by tests
     run.loop_safe = loop_safe  # type: ignore[attr-defined]
     return run
+
+
+async def run_deferred(unverified: dict[str, UnverifiedContext]) -> None:
+    """The writes a credential check put off because it ran on the loop, on worker threads."""
+    for ctx in unverified.values():
+        for work in ctx.deferred:
+            await anyio.to_thread.run_sync(work)
 
 
 def _rollback(sessions: list[Session]) -> None:
