@@ -300,14 +300,15 @@ class Database:
 
 
 class Prepared:
-    """A statement that every request runs, executed on SQLite's own cursor.
+    """A statement that hot paths run, executed on SQLite's own cursor.
 
     SQLAlchemy's way through an execution (cache key, execution context, result processing)
     costs several times what SQLite takes to answer an indexed lookup, and the credential
-    check runs on every authenticated request. So on SQLite the statement is compiled once and
-    sent to the driver directly; other databases take the ordinary way, where the network
-    round trip dwarfs it. Only for statements whose columns need no conversion (integers,
-    strings, NULLs): rows come back as the driver gives them.
+    check, the audit append and the moves of aliases and stages run on most requests. So on
+    SQLite the statement is compiled once and sent to the driver directly; other databases
+    take the ordinary way, where the network round trip dwarfs it. Only for statements whose
+    columns need no conversion (integers, strings, NULLs): rows come back as the driver gives
+    them. Unlike ``session.execute``, neither way flushes the session's pending changes first.
     """
 
     def __init__(self, statement: Executable) -> None:
@@ -323,6 +324,19 @@ class Prepared:
         try:
             cursor.execute(sql, [params[n] if n in params else fixed[n] for n in names])
             return cursor.fetchall()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
+    def run(self, session: Session, params: dict[str, Any]) -> None:
+        """Execute a statement that returns no rows (an INSERT, UPDATE or DELETE)."""
+        conn = session.connection()
+        if conn.dialect.name != "sqlite":
+            conn.execute(self.statement, params)
+            return
+        sql, names, fixed = self._sqlite or self._compile(conn)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, [params[n] if n in params else fixed[n] for n in names])
         finally:
             cursor.close()
 

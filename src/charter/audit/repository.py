@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from charter.audit.chain import ROW_FIELDS, Row
 from charter.audit.models import HEAD_ROW_ID, AuditCheckpoint, AuditEvent, AuditHead
 from charter.audit.schemas import AuditFilter, CheckpointView
+from charter.db import Prepared
 from charter.errors import Unavailable
 
 EVENTS = cast(Table, AuditEvent.__table__)
@@ -25,12 +26,15 @@ _COLUMN_OF = {"time": "occurred_at", "before": "before_json", "after": "after_js
 ROW_COLUMNS = [EVENTS.c[_COLUMN_OF.get(name, name)] for name in ROW_FIELDS]
 STREAM_BATCH = 10_000
 
-# Built once: an append runs these three statements, and building them costs more than running.
+# Every write appends an event with these three statements: built once, and on SQLite sent to
+# the driver directly (``db.Prepared``), since SQLAlchemy's execution cost more than SQLite's.
 _HEAD = cast(Table, AuditHead.__table__)
 _READ_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ROW_ID)
-_LOCK_HEAD = _READ_HEAD.with_for_update()
-_INSERT_EVENT = insert(EVENTS)
-_MOVE_HEAD = (
+_LOCK_HEAD = Prepared(_READ_HEAD.with_for_update())
+_INSERT_EVENT = Prepared(
+    insert(EVENTS).values({c.name: bindparam(f"e_{c.name}") for c in ROW_COLUMNS})
+)
+_MOVE_HEAD = Prepared(
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ROW_ID)
     .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
@@ -50,10 +54,10 @@ class AuditRepository:
         to commit or roll back; on SQLite a writing transaction already holds the database's
         write lock (BEGIN IMMEDIATE) and the clause is left out.
         """
-        row = self.session.connection().execute(_LOCK_HEAD).one_or_none()
-        if row is None:
+        rows = _LOCK_HEAD.rows(self.session, {})
+        if not rows:
             raise Unavailable("the audit trail has no head row: run `charter db upgrade`")
-        return int(row[0]), str(row[1])
+        return int(rows[0][0]), str(rows[0][1])
 
     def head(self) -> tuple[int, str]:
         row = self.session.execute(_READ_HEAD).one_or_none()
@@ -63,11 +67,9 @@ class AuditRepository:
 
     def append(self, row: Row) -> None:
         """Insert an event row and move the head to it (the head must be locked)."""
-        values = {column.name: value for column, value in zip(ROW_COLUMNS, row, strict=True)}
-        # On the session's connection, in its transaction, without the ORM's per-call work.
-        connection = self.session.connection()
-        connection.execute(_INSERT_EVENT, values)
-        connection.execute(_MOVE_HEAD, {"new_seq": row[0], "new_hash": row[-1]})
+        values = {f"e_{c.name}": value for c, value in zip(ROW_COLUMNS, row, strict=True)}
+        _INSERT_EVENT.run(self.session, values)
+        _MOVE_HEAD.run(self.session, {"new_seq": row[0], "new_hash": row[-1]})
 
     # -- reads --------------------------------------------------------------------------------
 

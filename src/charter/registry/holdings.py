@@ -5,21 +5,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from charter.registry.lifecycle_repository import AliasRepository, HoldingRepository
-from charter.registry.models import ALIAS, STAGE, LifecycleHolding, ModelVersion
+from charter.registry.models import ALIAS, STAGE, ModelVersion
 from charter.registry.repository import VersionRepository
 
 
 def begin(session: Session, version: ModelVersion, kind: str, label: str, at: int, by: str) -> None:
-    HoldingRepository(session).open(
-        LifecycleHolding(
-            model_id=version.model_id,
-            version_id=version.id,
-            kind=kind,
-            label=label,
-            started_at=at,
-            started_by=by,
-        )
-    )
+    HoldingRepository(session).open(version.model_id, kind, label, version.id, at, by)
 
 
 def end(

@@ -19,7 +19,7 @@ from charter.registry import holdings
 from charter.registry.lifecycle_repository import AliasRepository, HoldingRepository
 from charter.registry.models import ALIAS, READY, STAGE, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
-from charter.registry.repository import VersionRepository
+from charter.registry.repository import ModelRepository, VersionRepository
 from charter.registry.service import VersionService
 from charter.registry.views import VersionView
 
@@ -69,38 +69,46 @@ class LifecycleService:
         return version
 
     def set_alias(self, name: str, alias: str, number: int) -> VersionView:
+        return self.versions.view(*self.assign_alias(name, alias, number))
+
+    def assign_alias(
+        self, name: str, alias: str, number: int
+    ) -> tuple[RegisteredModel, ModelVersion]:
+        """``set_alias`` without building its answer (MLflow's answers an empty body)."""
         alias, number = naming.alias(alias), naming.version_number(number)
         model = self._locked_model(name)
         access.require(self.ctx, Role.CONTRIBUTOR, model)
         ensure_direct_change_allowed(self.session, self.ctx, model, ALIAS, alias, version=number)
-        return self._move_alias(model, self._ready_version(model, number), alias)
+        version = self._ready_version(model, number)
+        self._move_alias(model, version, alias)
+        return model, version
 
     def set_alias_via_promotion(self, name: str, alias: str, number: int) -> VersionView:
         """Move an alias without the protection check: only the approvals executor calls this,
         once a promotion request has been approved (or forced by an admin)."""
         alias, number = naming.alias(alias), naming.version_number(number)
         model = self._locked_model(name)
-        return self._move_alias(model, self._ready_version(model, number), alias)
+        version = self._ready_version(model, number)
+        self._move_alias(model, version, alias)
+        return self.versions.view(model, version)
 
-    def _move_alias(self, model: RegisteredModel, version: ModelVersion, alias: str) -> VersionView:
-        current = self.aliases.get(model.id, alias)
-        if current is not None and current.version_id == version.id:
-            return self.versions.view(model, version)
+    def _move_alias(self, model: RegisteredModel, version: ModelVersion, alias: str) -> None:
+        holder = self.aliases.holder(model.id, alias)
+        if holder is not None and holder[0] == version.id:
+            return
         at, actor = now_ms(), self.ctx.actor.name
         before = None
-        if current is not None:
+        if holder is not None:
+            holder_id, holder_number = holder
             HoldingRepository(self.session).close_current(
-                model.id, ALIAS, alias, current.version_id, at, actor, "alias moved"
+                model.id, ALIAS, alias, holder_id, at, actor, "alias moved"
             )
-            previous = VersionRepository(self.session).get_by_id(current.version_id)
-            before = {"version": previous.version} if previous is not None else None
-        self.aliases.put(model.id, alias, version.id, at)
+            before = {"version": holder_number}
+        self.aliases.point(model.id, alias, version.id, at, new=holder is None)
         holdings.begin(self.session, version, ALIAS, alias, at, actor)
-        model.updated_at = at
-        self.session.flush()
+        ModelRepository(self.session).touch(model, at)
         after = {"version": version.version}
         self._audit("alias.set", model.id, f"{model.name}@{alias}", before, after)
-        return self.versions.view(model, version)
 
     def delete_alias(self, name: str, alias: str, *, missing_ok: bool = False) -> None:
         """Remove an alias; ``missing_ok`` makes removing an absent alias a no-op (MLflow's way)."""
@@ -162,9 +170,9 @@ class LifecycleService:
                     self._move(model, other, "Archived", at, actor, "archived by a transition")
         if version.stage != stage:
             self._move(model, version, stage, at, actor, f"moved to {stage}")
-        version.updated_at = at
-        model.updated_at = at
-        self.session.flush()
+        else:
+            VersionRepository(self.session).set_stage(version, stage, at)
+        ModelRepository(self.session).touch(model, at)
         return self.versions.view(model, version)
 
     def _move(
@@ -181,8 +189,7 @@ class LifecycleService:
             holdings.end(self.session, version, STAGE, version.stage, at, actor, reason)
         if stage != "None":
             holdings.begin(self.session, version, STAGE, stage, at, actor)
-        version.stage = stage
-        version.updated_at = at
+        VersionRepository(self.session).set_stage(version, stage, at)
         name = f"{model.name}/{version.version}"
         self._audit("stage.transition", version.id, name, {"stage": before}, {"stage": stage})
 

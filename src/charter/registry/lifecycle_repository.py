@@ -4,15 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from charter.db import Prepared
 from charter.pagination import KeyValue
 from charter.querying import SortColumn, after_key, order_clauses
 from charter.registry.models import LifecycleHolding, ModelAlias, ModelVersion
 
-# Every alias or stage move closes the period of the version that held it (built once).
-_CLOSE_CURRENT = (
+# Every alias or stage move runs these: built once, and on SQLite sent to the driver directly
+# (the ORM's unit of work took longer than the statements; see ``db.Prepared``).
+_HOLDER = Prepared(
+    select(ModelAlias.version_id, ModelVersion.version)
+    .join(ModelVersion, ModelVersion.id == ModelAlias.version_id)
+    .where(ModelAlias.model_id == bindparam("a_model"), ModelAlias.alias == bindparam("a_alias"))
+)
+_POINT = Prepared(
+    update(ModelAlias)
+    .where(ModelAlias.model_id == bindparam("a_model"), ModelAlias.alias == bindparam("a_alias"))
+    .values(version_id=bindparam("a_version"), updated_at=bindparam("a_at"))
+)
+_ADD = Prepared(
+    insert(ModelAlias).values(
+        model_id=bindparam("a_model"),
+        alias=bindparam("a_alias"),
+        version_id=bindparam("a_version"),
+        updated_at=bindparam("a_at"),
+    )
+)
+_OPEN = Prepared(
+    insert(LifecycleHolding).values(
+        model_id=bindparam("h_model"),
+        version_id=bindparam("h_version"),
+        kind=bindparam("h_kind"),
+        label=bindparam("h_label"),
+        started_at=bindparam("h_at"),
+        started_by=bindparam("h_by"),
+    )
+)
+_CLOSE_CURRENT = Prepared(
     update(LifecycleHolding)
     .where(
         LifecycleHolding.model_id == bindparam("h_model"),
@@ -39,15 +69,15 @@ class AliasRepository:
             self.session.scalars(select(ModelAlias).where(ModelAlias.version_id == version_id))
         )
 
-    def put(self, model_id: int, alias: str, version_id: int, at: int) -> None:
-        row = self.get(model_id, alias)
-        if row is None:
-            self.session.add(
-                ModelAlias(model_id=model_id, alias=alias, version_id=version_id, updated_at=at)
-            )
-        else:
-            row.version_id = version_id
-            row.updated_at = at
+    def holder(self, model_id: int, alias: str) -> tuple[int, int] | None:
+        """The id and number of the version that holds the alias, if any."""
+        rows = _HOLDER.rows(self.session, {"a_model": model_id, "a_alias": alias})
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    def point(self, model_id: int, alias: str, version_id: int, at: int, *, new: bool) -> None:
+        """Point the alias at a version: ``new`` when no version holds it yet."""
+        params = {"a_model": model_id, "a_alias": alias, "a_version": version_id, "a_at": at}
+        (_ADD if new else _POINT).run(self.session, params)
 
     def remove(self, row: ModelAlias) -> None:
         self.session.delete(row)
@@ -60,14 +90,22 @@ class HoldingRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def open(self, holding: LifecycleHolding) -> None:
-        self.session.add(holding)
+    def open(self, model_id: int, kind: str, label: str, version_id: int, at: int, by: str) -> None:
+        params = {
+            "h_model": model_id,
+            "h_version": version_id,
+            "h_kind": kind,
+            "h_label": label,
+            "h_at": at,
+            "h_by": by,
+        }
+        _OPEN.run(self.session, params)
 
     def close_current(
         self, model_id: int, kind: str, label: str, version_id: int, at: int, by: str, reason: str
     ) -> None:
-        self.session.connection().execute(
-            _CLOSE_CURRENT,
+        _CLOSE_CURRENT.run(
+            self.session,
             {
                 "h_model": model_id,
                 "h_kind": kind,

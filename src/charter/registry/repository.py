@@ -13,6 +13,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from charter.pagination import KeyValue
 from charter.querying import after_key, order_clauses
@@ -46,6 +47,8 @@ from charter.registry.statements import (
     LIVE_MODEL_LOCKED,
     LIVE_VERSION_ROW,
     LIVE_VERSIONS,
+    SET_STAGE,
+    TOUCH_MODEL,
     VersionRow,
 )
 
@@ -58,6 +61,11 @@ class ModelRepository:
         self.session.add(model)
         self.session.flush()
         return model
+
+    def touch(self, model: RegisteredModel, at: int) -> None:
+        """Write the model's ``updated_at`` now; the loaded object takes it as already saved."""
+        TOUCH_MODEL.run(self.session, {"m_id": model.id, "m_at": at})
+        set_committed_value(model, "updated_at", at)
 
     def get_live(self, name: str, *, lock: bool = False) -> RegisteredModel | None:
         # ``lock`` serialises version numbering and alias/stage moves per model on PostgreSQL;
@@ -178,6 +186,12 @@ class VersionRepository:
 
     def get_by_id(self, version_id: int) -> ModelVersion | None:
         return self.session.get(ModelVersion, version_id)
+
+    def set_stage(self, version: ModelVersion, stage: str, at: int) -> None:
+        """Write the version's stage now; the loaded object takes it as already saved."""
+        SET_STAGE.run(self.session, {"v_id": version.id, "v_stage": stage, "v_at": at})
+        set_committed_value(version, "stage", stage)
+        set_committed_value(version, "updated_at", at)
 
     def latest_in_stage(self, model_id: int, stage: str) -> ModelVersion | None:
         return self.session.scalars(

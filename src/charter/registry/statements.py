@@ -21,8 +21,10 @@ from sqlalchemy import (
     null,
     select,
     union_all,
+    update,
 )
 
+from charter.db import Prepared
 from charter.registry.models import (
     ModelAlias,
     ModelVersion,
@@ -45,6 +47,18 @@ LIVE_VERSION_ROW = select(ModelVersion).where(
     ModelVersion.deleted_at.is_(None),
 )
 
+# Moves of aliases and stages write these directly instead of through the ORM's flush, which
+# cost more than the statements (``repository`` keeps the loaded objects in step).
+TOUCH_MODEL = Prepared(
+    update(RegisteredModel)
+    .where(RegisteredModel.id == bindparam("m_id"))
+    .values(updated_at=bindparam("m_at"))
+)
+SET_STAGE = Prepared(
+    update(ModelVersion)
+    .where(ModelVersion.id == bindparam("v_id"))
+    .values(stage=bindparam("v_stage"), updated_at=bindparam("v_at"))
+)
 
 # A version as its view reads it, as plain columns in VersionView's field order: reads that
 # only answer (gets, searches) build views from these rows positionally, without ORM objects,

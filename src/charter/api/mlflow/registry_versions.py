@@ -169,7 +169,7 @@ def delete_model_version_tag(body: TagDelete, session: SessionDep, ctx: ContextD
 
 @router.post("/registered-models/alias", response_model=Empty)
 def set_alias(body: AliasBody, session: SessionDep, ctx: ContextDep) -> Empty:
-    LifecycleService(session, ctx).set_alias(body.name, body.alias, body.number())
+    LifecycleService(session, ctx).assign_alias(body.name, body.alias, body.number())
     return Empty()
 
 
