@@ -22,6 +22,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import mlflow_ops
 import seed
 import servers
 from loadgen import Job, LoadGenerator
@@ -71,6 +72,9 @@ def main() -> None:
         "--new-conn", action="store_true", help="a new connection per request (not kept alive)"
     )
     parser.add_argument(
+        "--mlflow", action="store_true", help="--op names an operation of MLflow's API"
+    )
+    parser.add_argument(
         "--gil", action="store_true", help="sample only the threads that hold the GIL"
     )
     args = parser.parse_args()
@@ -85,7 +89,10 @@ def main() -> None:
     log(seed.prepare("charter", cache, work / "charter", args.versions, data))
     data_dir = work / "charter"
     token = servers.create_token(data_dir) if args.auth else None
-    op = operations(data, args.versions, "prof", token=token)[args.op]
+    if args.mlflow:
+        op = mlflow_ops.operations(data, args.versions, "prof")[args.op]
+    else:
+        op = operations(data, args.versions, "prof", token=token)[args.op]
     raw = work / f"{re.sub(r'[^a-z0-9]+', '_', args.op.lower())}.txt"
     with (
         LoadGenerator() as generator,

@@ -36,19 +36,20 @@ from charter.registry.models import (
 )
 from charter.registry.references import VersionSelector
 from charter.registry.statements import (
-    BY_ALIAS,
-    BY_NUMBER,
-    BY_STAGE,
     DETAILS,
     LATEST_IN_STAGES,
     LATEST_PER_STAGE,
     LIVE_MODEL,
-    LIVE_MODEL_KEY,
     LIVE_MODEL_LOCKED,
     LIVE_VERSION_ROW,
     LIVE_VERSIONS,
+    PREPARED_BY,
+    PREPARED_DETAILS_OF_ONE,
+    PREPARED_LATEST_OF_MODEL,
+    PREPARED_MODEL_KEY,
     SET_STAGE,
     TOUCH_MODEL,
+    VersionRecord,
     VersionRow,
 )
 
@@ -75,8 +76,8 @@ class ModelRepository:
 
     def live_key(self, name: str) -> tuple[int, str] | None:
         """The live model's id and name, without loading the model: for reads of its versions."""
-        row = self.session.execute(LIVE_MODEL_KEY, {"name": name}).first()
-        return None if row is None else (row[0], row[1])
+        rows = PREPARED_MODEL_KEY.rows(self.session, {"name": name})
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     def get_many(self, ids: Sequence[int]) -> dict[int, RegisteredModel]:
         if not ids:
@@ -235,6 +236,9 @@ class VersionRepository:
         """The newest live version in each stage of each model, with its model's name."""
         if not model_ids:
             return []
+        if len(model_ids) == 1 and stages is None:
+            rows = PREPARED_LATEST_OF_MODEL.rows(self.session, {"model_id": model_ids[0]})
+            return [VersionRecord(*row) for row in rows]
         values: dict[str, list[int] | list[str]] = {"model_ids": list(model_ids)}
         query = LATEST_PER_STAGE
         if stages is not None:
@@ -253,20 +257,23 @@ class VersionRepository:
         """The live version a selector picks in a live model, and its name, in one query."""
         value: int | str
         if selector.number is not None:
-            query, value = BY_NUMBER, selector.number
+            by, value = "number", selector.number
         elif selector.alias is not None:
-            query, value = BY_ALIAS, selector.alias
+            by, value = "alias", selector.alias
         else:
-            query, value = BY_STAGE, selector.stage or "None"
-        row: VersionRow | None = self.session.execute(query, {"name": name, "value": value}).first()
-        return row
+            by, value = "stage", selector.stage or "None"
+        rows = PREPARED_BY[by].rows(self.session, {"name": name, "value": value})
+        return VersionRecord(*rows[0]) if rows else None
 
     def details(self, version_ids: Sequence[int]) -> VersionDetails:
         """Tags, metrics and aliases of many versions in one round trip (UNION ALL)."""
         details = VersionDetails()
         if not version_ids:
             return details
-        rows = self.session.execute(DETAILS, {"ids": list(version_ids)}).all()
+        if len(version_ids) == 1:
+            rows = PREPARED_DETAILS_OF_ONE.rows(self.session, {"id": version_ids[0]})
+        else:
+            rows = self.session.execute(DETAILS, {"ids": list(version_ids)}).all()
         for owner, kind, key, text, number in rows:
             if kind == "t":
                 details.tags[owner][key] = text

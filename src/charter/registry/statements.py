@@ -5,7 +5,7 @@ its statements moved here). ``repository`` runs them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -82,7 +82,31 @@ VIEW_COLUMNS = (
     ModelVersion.created_at,
     ModelVersion.updated_at,
 )
-VersionRow = Row[*tuple[Any, ...]]  # a row of VIEW_COLUMNS
+
+
+class VersionRecord(NamedTuple):
+    """A row of VIEW_COLUMNS as the driver gave it (prepared reads), by the same names."""
+
+    id: int
+    model_id: int
+    model: str
+    version: int
+    status: str
+    status_message: str | None
+    stage: str
+    source: str | None
+    run_id: str | None
+    run_link: str | None
+    description: str | None
+    created_by: str
+    manifest_digest: str | None
+    file_count: int
+    total_size: int
+    created_at: int
+    updated_at: int
+
+
+VersionRow = Row[*tuple[Any, ...]] | VersionRecord  # a row of VIEW_COLUMNS
 
 # The hottest reads are built once: constructing a statement costs more than running it.
 LIVE_VERSIONS = (
@@ -101,17 +125,28 @@ BY_STAGE = (
     .limit(1)
 )
 IDS: BindParameter[int] = bindparam("ids", expanding=True)
+# Reads of one version run these on SQLite's cursor (db.Prepared: SQLAlchemy's execution cost a
+# quarter of a get by alias).
+PREPARED_BY = {
+    "number": Prepared(BY_NUMBER),
+    "alias": Prepared(BY_ALIAS),
+    "stage": Prepared(BY_STAGE),
+}
+PREPARED_MODEL_KEY = Prepared(LIVE_MODEL_KEY)
 
 
-def latest_per_stage(stages: bool) -> Select[*tuple[Any, ...]]:
+def latest_per_stage(stages: bool, one_model: bool = False) -> Select[*tuple[Any, ...]]:
     """The newest live version in each stage of each of ``:model_ids`` (of ``:stages`` only
-    when ``stages``), as VIEW_COLUMNS rows; get-latest-versions and model answers read it."""
+    when ``stages``), as VIEW_COLUMNS rows; get-latest-versions and model answers read it.
+    ``one_model``: of ``:model_id`` only (no expanding list, so it can be prepared)."""
+    of_models = (
+        ModelVersion.model_id == bindparam("model_id")
+        if one_model
+        else ModelVersion.model_id.in_(bindparam("model_ids", expanding=True))
+    )
     newest = (
         select(ModelVersion.model_id, func.max(ModelVersion.version).label("version"))
-        .where(
-            ModelVersion.model_id.in_(bindparam("model_ids", expanding=True)),
-            ModelVersion.deleted_at.is_(None),
-        )
+        .where(of_models, ModelVersion.deleted_at.is_(None))
         .group_by(ModelVersion.model_id, ModelVersion.stage)
     )
     if stages:
@@ -133,26 +168,40 @@ def latest_per_stage(stages: bool) -> Select[*tuple[Any, ...]]:
 
 LATEST_PER_STAGE = latest_per_stage(stages=False)
 LATEST_IN_STAGES = latest_per_stage(stages=True)
-DETAILS = union_all(
-    select(
-        ModelVersionTag.version_id.label("owner"),
-        literal_column("'t'", String).label("kind"),
-        ModelVersionTag.key.label("key"),
-        ModelVersionTag.value.label("text"),
-        cast(null(), Float).label("number"),
-    ).where(ModelVersionTag.version_id.in_(IDS)),
-    select(
-        ModelVersionMetric.version_id,
-        literal_column("'m'", String),
-        ModelVersionMetric.key,
-        cast(null(), String),
-        ModelVersionMetric.value,
-    ).where(ModelVersionMetric.version_id.in_(IDS)),
-    select(
-        ModelAlias.version_id,
-        literal_column("'a'", String),
-        ModelAlias.alias,
-        cast(null(), String),
-        cast(null(), Float),
-    ).where(ModelAlias.version_id.in_(IDS)),
-).order_by("key")
+PREPARED_LATEST_OF_MODEL = Prepared(latest_per_stage(stages=False, one_model=True))
+
+
+def details(ids: BindParameter[int] | None = None) -> Any:
+    """Tags, metrics and aliases of the versions ``:ids`` (expanding), or of ``:id``."""
+    single: BindParameter[int] = bindparam("id")
+
+    def of(column: Any) -> Any:
+        return column.in_(ids) if ids is not None else column == single
+
+    return union_all(
+        select(
+            ModelVersionTag.version_id.label("owner"),
+            literal_column("'t'", String).label("kind"),
+            ModelVersionTag.key.label("key"),
+            ModelVersionTag.value.label("text"),
+            cast(null(), Float).label("number"),
+        ).where(of(ModelVersionTag.version_id)),
+        select(
+            ModelVersionMetric.version_id,
+            literal_column("'m'", String),
+            ModelVersionMetric.key,
+            cast(null(), String),
+            ModelVersionMetric.value,
+        ).where(of(ModelVersionMetric.version_id)),
+        select(
+            ModelAlias.version_id,
+            literal_column("'a'", String),
+            ModelAlias.alias,
+            cast(null(), String),
+            cast(null(), Float),
+        ).where(of(ModelAlias.version_id)),
+    ).order_by("key")
+
+
+DETAILS = details(IDS)
+PREPARED_DETAILS_OF_ONE = Prepared(details())

@@ -8,7 +8,7 @@ from dataclasses import fields
 import pydantic_core
 
 from charter.registry.schemas import VersionRead, version_read_data
-from charter.registry.statements import VIEW_COLUMNS
+from charter.registry.statements import VIEW_COLUMNS, VersionRecord
 from charter.registry.views import VersionView
 
 
@@ -17,6 +17,11 @@ def test_view_columns_are_the_views_fields_in_order() -> None:
     # tags, metrics and aliases; a column added or moved on one side only would shift values.
     names = [field.name for field in fields(VersionView)]
     assert [column.key for column in VIEW_COLUMNS] + ["tags", "metrics", "aliases"] == names
+
+
+def test_a_prepared_read_names_its_columns_as_the_view_does() -> None:
+    # Prepared reads (SQLite) wrap the driver's plain tuples in VersionRecord, positionally.
+    assert list(VersionRecord._fields) == [column.key for column in VIEW_COLUMNS]
 
 
 def test_a_page_item_is_written_as_the_response_model_writes_it() -> None:
