@@ -35,7 +35,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def main() -> None:
     import uvicorn
 
-    from charter.api.server import NoDelayHttpProtocol
+    from charter.api.server import BalancedHttpProtocol
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -48,7 +48,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http=NoDelayHttpProtocol,
+        http=BalancedHttpProtocol,
         loop="uvloop",
         log_level="info",  # the harness counts worker start-ups in the log
         access_log=False,

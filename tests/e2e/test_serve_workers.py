@@ -1,6 +1,7 @@
-"""``charter serve`` with several workers: each worker listens on a socket of its own on the
-shared port (SO_REUSEPORT), so the kernel spreads connections over them, and a worker that
-dies is replaced on the same socket without refusing the connections queued for it."""
+"""``charter serve`` with several workers: they accept from one shared socket, and a worker
+that holds more kept-alive connections than its share closes some after their answer, so
+clients that connected all at once end up spread over the workers; a worker that dies is
+replaced while the others keep answering."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from tests.support.server import CharterServer, ServerStartError, running_server
 pytestmark = pytest.mark.e2e
 
 WORKERS = 2
-CONNECTIONS = 16
+CLIENTS = 16
+ROUNDS = 8
 REPLACE_TIMEOUT = 60.0
 
 
@@ -35,57 +37,43 @@ def workers_of(server: CharterServer) -> list[psutil.Process]:
     return [p for p in children if "spawn_main" in " ".join(p.cmdline())]
 
 
-def listening(process: psutil.Process, port: int) -> list[object]:
-    return [
-        c
-        for c in process.net_connections(kind="tcp")
-        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
-    ]
+def established(worker: psutil.Process, port: int) -> int:
+    return sum(
+        1
+        for c in worker.net_connections(kind="tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+    )
 
 
-def test_each_worker_listens_on_a_socket_of_its_own(server: CharterServer) -> None:
-    workers = workers_of(server)
-    assert len(workers) == WORKERS
-    assert [len(listening(w, server.port)) for w in workers] == [1] * WORKERS
-    # The supervisor keeps every socket open, so that a replacement worker inherits its queue.
-    assert len(listening(psutil.Process(server.pid), server.port)) == WORKERS
-
-
-def test_kept_alive_connections_spread_over_the_workers(server: CharterServer) -> None:
-    clients = [httpx.Client(base_url=server.url, timeout=30.0) for _ in range(CONNECTIONS)]
+def test_kept_alive_clients_that_connect_together_end_up_spread(server: CharterServer) -> None:
+    clients = [httpx.Client(base_url=server.url, timeout=30.0) for _ in range(CLIENTS)]
+    answers: list[httpx.Response] = []
     try:
-        for client in clients:
-            assert client.get("/health").status_code == 200
-        per_worker = {
-            w.pid: sum(
-                1
-                for c in w.net_connections(kind="tcp")
-                if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == server.port
-            )
-            for w in workers_of(server)
-        }
+        for _ in range(ROUNDS):
+            answers += [client.get("/health") for client in clients]
+        per_worker = [established(w, server.port) for w in workers_of(server)]
     finally:
         for client in clients:
             client.close()
-    # Hashed over 16 connections, all landing on one of two workers has odds of 1 in 32,768.
-    assert sum(per_worker.values()) == CONNECTIONS
-    assert all(count > 0 for count in per_worker.values()), per_worker
+    assert [a.status_code for a in answers] == [200] * (CLIENTS * ROUNDS)
+    # A worker two above the least loaded sheds a connection per request it answers.
+    assert len(per_worker) == WORKERS
+    assert min(per_worker) > 0, per_worker
+    assert max(per_worker) - min(per_worker) <= 2, per_worker
 
 
-def test_a_killed_worker_is_replaced_and_no_connection_is_refused(
-    server: CharterServer,
-) -> None:
+def test_a_killed_worker_is_replaced_while_the_other_answers(server: CharterServer) -> None:
     victim, survivor = workers_of(server)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(REPLACE_TIMEOUT)
-    # New connections hashed to the dead worker's socket wait in its queue for the replacement.
-    for _ in range(CONNECTIONS):
+    for _ in range(CLIENTS):
         with httpx.Client(base_url=server.url, timeout=REPLACE_TIMEOUT) as client:
             assert client.get("/health").status_code == 200
     workers = workers_of(server)
+    pids = {w.pid for w in workers}
+    assert survivor.pid in pids
+    assert victim.pid not in pids
     assert len(workers) == WORKERS
-    assert survivor.pid in {w.pid for w in workers}
-    assert victim.pid not in {w.pid for w in workers}
 
 
 def test_a_port_taken_by_another_program_fails_with_a_clear_error(tmp_path: Path) -> None:
