@@ -38,6 +38,7 @@ from charter.api.routing import (
     LOOP_WRITE_WAIT_SECONDS,
     TransactionalRoute,
     _takes,
+    on_event_loop,
     on_worker_thread,
 )
 from charter.api.state import AppState
@@ -174,6 +175,12 @@ def thread_probe_app(state: AppState) -> FastAPI:
         session.execute(text("SELECT 1"))
         return {"thread": threading.get_ident()}
 
+    @router.post("/blobs-handed-on")
+    @on_event_loop
+    def blobs_handed_on(session: SessionDep, store: BlobsDep) -> dict[str, int]:
+        session.execute(text("SELECT 1"))
+        return {"thread": threading.get_ident()}
+
     app = FastAPI()
     app.state.charter = state
     app.include_router(router)
@@ -185,7 +192,7 @@ def test_on_sqlite_endpoints_that_reach_only_the_database_run_on_the_event_loop(
 ) -> None:
     """On SQLite, reads and writes skip the thread hop; PostgreSQL (network round trips),
     long reads and endpoints that reach past the database (here the blob store) keep to
-    worker threads."""
+    worker threads, unless they say they only hand the store on."""
     with TestClient(thread_probe_app(state)) as http:
         loop = http.get("/loop").json()["thread"]
 
@@ -200,6 +207,7 @@ def test_on_sqlite_endpoints_that_reach_only_the_database_run_on_the_event_loop(
         assert ran_on_loop("POST", "/write") is on_sqlite
         assert ran_on_loop("GET", "/long") is False
         assert ran_on_loop("GET", "/blobs") is False
+        assert ran_on_loop("POST", "/blobs-handed-on") is on_sqlite
 
 
 def test_a_write_that_finds_the_writers_lock_held_waits_on_a_worker_thread(

@@ -26,7 +26,8 @@ writes lost most of their time. Measured under load (BENCHMARKS.md, session 4): 
 went from 1.0 to 0.8 ms of server CPU, and from 1.4-1.9 to 0.9 with authentication on;
 creating a model from 683 to 1,013 per second. Reads that may take long (lineage graph walks)
 say ``@on_worker_thread``; PostgreSQL (a network round trip per statement) and endpoints that
-reach past the database (the blob store, the request's body stream) always run on a thread.
+reach past the database (the blob store, the request's body stream) always run on a thread,
+unless an endpoint that takes the blob store only to hand it on says ``@on_event_loop``.
 """
 
 from __future__ import annotations
@@ -93,11 +94,23 @@ def on_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
+def on_event_loop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a short endpoint that takes the blob store only to hand it to a service whose work
+    here is all in the database (registering a version from files already stored, say), so
+    that it runs on the event loop where its sessions allow. Put it under the route's
+    decorator."""
+    endpoint.charter_on_event_loop = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def _loop_safe(endpoint: Callable[..., Any]) -> bool:
     """Whether the endpoint can run on the event loop when its sessions allow it: not marked
-    ``on_worker_thread``, and it takes nothing that reaches past the database."""
+    ``on_worker_thread``, and it takes nothing that reaches past the database (or says it
+    does not use it so, ``on_event_loop``)."""
     if getattr(endpoint, "charter_on_worker_thread", False):
         return False
+    if getattr(endpoint, "charter_on_event_loop", False):
+        return True
     hints = inspect.get_annotations(endpoint, eval_str=True)
     hints.pop("return", None)
     return all(_plain(hint) for hint in hints.values())

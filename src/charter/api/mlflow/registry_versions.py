@@ -48,7 +48,7 @@ from charter.api.mlflow.registry_schemas import (
     json_page,
     version_data,
 )
-from charter.api.routing import TransactionalRoute
+from charter.api.routing import TransactionalRoute, on_event_loop
 from charter.artifacts.service import ArtifactService
 from charter.blobs import BlobStore
 from charter.context import RequestContext
@@ -85,6 +85,7 @@ def _one(view: VersionView) -> ModelVersionResponse:
 
 
 @router.post("/model-versions/create", response_model=ModelVersionResponse)
+@on_event_loop  # files a version adopts are already stored: only rows are written
 def create_model_version(
     body: Create, session: SessionDep, ctx: ContextDep, blobs: BlobsDep
 ) -> ModelVersionResponse:
