@@ -12,7 +12,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from charter.pagination import KeyValue
@@ -36,13 +36,16 @@ from charter.registry.models import (
 )
 from charter.registry.references import VersionSelector
 from charter.registry.statements import (
+    ADVANCE_MODEL,
     DETAILS,
+    INSERT_VERSION,
     LATEST_IN_STAGES,
     LATEST_PER_STAGE,
     LIVE_MODEL,
     LIVE_MODEL_LOCKED,
     LIVE_VERSION_ROW,
     LIVE_VERSIONS,
+    NEW_VERSION_COLUMNS,
     PREPARED_BY,
     PREPARED_DETAILS_OF_ONE,
     PREPARED_LATEST_OF_MODEL,
@@ -62,6 +65,15 @@ class ModelRepository:
         self.session.add(model)
         self.session.flush()
         return model
+
+    def advance(self, model: RegisteredModel, at: int) -> int:
+        """Take the model's next version number and write its counter and time now; the
+        loaded object takes them as already saved."""
+        number = model.next_version
+        ADVANCE_MODEL.run(self.session, {"m_id": model.id, "m_next": number + 1, "m_at": at})
+        set_committed_value(model, "next_version", number + 1)
+        set_committed_value(model, "updated_at", at)
+        return number
 
     def touch(self, model: RegisteredModel, at: int) -> None:
         """Write the model's ``updated_at`` now; the loaded object takes it as already saved."""
@@ -176,9 +188,14 @@ class VersionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, version: ModelVersion) -> ModelVersion:
+    def insert(self, version: ModelVersion) -> ModelVersion:
+        """Insert a new version with one prepared statement instead of the ORM's flush, and
+        keep it in the session as if it had been loaded: every column but the id must be set
+        on it (an unset one would be read back from the database when used)."""
+        values = {f"v_{c.key}": getattr(version, c.key) for c in NEW_VERSION_COLUMNS}
+        version.id = int(INSERT_VERSION.rows(self.session, values)[0][0])
+        make_transient_to_detached(version)
         self.session.add(version)
-        self.session.flush()
         return version
 
     def get_live(self, model_id: int, number: int) -> ModelVersion | None:

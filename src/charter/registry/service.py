@@ -24,7 +24,7 @@ from charter.registry.filters import Condition, Order, ordering_signature
 from charter.registry.model_service import ModelService, NamedModel
 from charter.registry.models import FAILED, PENDING, READY, ModelVersion, RegisteredModel
 from charter.registry.references import VersionSelector
-from charter.registry.repository import VersionRepository
+from charter.registry.repository import ModelRepository, VersionRepository
 from charter.registry.views import (
     VersionView,
     version_view,
@@ -148,20 +148,24 @@ class VersionService:
         pending = await_upload if await_upload is not None else source is None
         model = self.models.get_row(name, lock=True)
         access.require(self.ctx, Role.CONTRIBUTOR, model)
-        number = model.next_version
-        model.next_version = number + 1
         at = now_ms()
-        model.updated_at = at
-        version = self.versions.add(
+        number = ModelRepository(self.session).advance(model, at)
+        version = self.versions.insert(
             ModelVersion(
                 model_id=model.id,
                 version=number,
                 status=PENDING if pending else READY,
+                status_message=None,
                 source=source,
                 run_id=run_id,
                 run_link=run_link,
                 description=description,
                 created_by=self.ctx.actor.name,
+                stage="None",
+                deleted_at=None,
+                manifest_digest=None,
+                file_count=0,
+                total_size=0,
                 created_at=at,
                 updated_at=at,
             )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    insert,
     literal_column,
     null,
     select,
@@ -53,6 +54,19 @@ TOUCH_MODEL = Prepared(
     update(RegisteredModel)
     .where(RegisteredModel.id == bindparam("m_id"))
     .values(updated_at=bindparam("m_at"))
+)
+# Creating a version: its row (every column but the id, which comes back) and its model's
+# counter and time.
+NEW_VERSION_COLUMNS = [c for c in ModelVersion.__table__.columns if c.key != "id"]
+INSERT_VERSION = Prepared(
+    insert(ModelVersion)
+    .values({c.key: bindparam(f"v_{c.key}") for c in NEW_VERSION_COLUMNS})
+    .returning(ModelVersion.id)
+)
+ADVANCE_MODEL = Prepared(
+    update(RegisteredModel)
+    .where(RegisteredModel.id == bindparam("m_id"))
+    .values(next_version=bindparam("m_next"), updated_at=bindparam("m_at"))
 )
 SET_STAGE = Prepared(
     update(ModelVersion)
