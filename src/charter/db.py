@@ -319,13 +319,7 @@ class Prepared:
         conn = session.connection()  # begins the session's transaction if need be
         if conn.dialect.name != "sqlite":
             return session.execute(self.statement, params).all()
-        sql, names, fixed = self._sqlite or self._compile(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, [params[n] if n in params else fixed[n] for n in names])
-            return cursor.fetchall()  # type: ignore[no-any-return]
-        finally:
-            cursor.close()
+        return self._on_sqlite(conn, params, fetch=True)
 
     def run(self, session: Session, params: dict[str, Any]) -> None:
         """Execute a statement that returns no rows (an INSERT, UPDATE or DELETE)."""
@@ -333,10 +327,21 @@ class Prepared:
         if conn.dialect.name != "sqlite":
             conn.execute(self.statement, params)
             return
+        self._on_sqlite(conn, params, fetch=False)
+
+    def _on_sqlite(
+        self, conn: Connection, params: dict[str, Any], *, fetch: bool
+    ) -> Sequence[Sequence[Any]]:
         sql, names, fixed = self._sqlite or self._compile(conn)
+        values = [params[n] if n in params else fixed[n] for n in names]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, [params[n] if n in params else fixed[n] for n in names])
+            cursor.execute(sql, values)
+            return cursor.fetchall() if fetch else []
+        except sqlite3.DatabaseError as exc:
+            # As SQLAlchemy would raise it (IntegrityError, OperationalError...), so that the
+            # callers' and the routes' handlers see the same errors on every path.
+            raise DBAPIError.instance(sql, values, exc, sqlite3.DatabaseError) from exc
         finally:
             cursor.close()
 
