@@ -47,9 +47,14 @@ def test_a_broken_constraint_is_sqlalchemys_integrity_error_and_nothing_is_kept(
 ) -> None:
     model_id = a_model(state)
     tag = {"t_model": model_id, "t_key": "k", "t_value": "v"}
-    with pytest.raises(IntegrityError), state.db.transaction(write=True) as session:
-        _ADD_TAG.run(session, {"t_model": model_id, "t_key": "other", "t_value": "x"})
-        _ADD_TAG.run(session, tag)
-        _ADD_TAG.run(session, tag)  # the same key again: the primary key refuses it
+
+    def add_twice() -> None:
+        with state.db.transaction(write=True) as session:
+            _ADD_TAG.run(session, {"t_model": model_id, "t_key": "other", "t_value": "x"})
+            _ADD_TAG.run(session, tag)
+            _ADD_TAG.run(session, tag)  # the same key again: the primary key refuses it
+
+    with pytest.raises(IntegrityError):
+        add_twice()
     with state.db.transaction(write=False) as session:
         assert _TAGS.rows(session, {"t_model": model_id}) == []
