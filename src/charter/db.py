@@ -24,7 +24,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Executable, MetaData, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Executable,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import (
@@ -32,6 +43,7 @@ from sqlalchemy.orm import (
     Mapped,
     Session,
     SessionTransaction,
+    make_transient_to_detached,
     mapped_column,
     sessionmaker,
 )
@@ -349,3 +361,25 @@ class Prepared:
         compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
         self._sqlite = (compiled.string, tuple(compiled.positiontup), compiled.params)
         return self._sqlite
+
+
+class PreparedInsert(Prepared):
+    """A prepared INSERT of a new row of ``model``: every column but ``id``, which comes back.
+
+    ``add`` inserts an ORM object that way instead of through the session's flush (its unit of
+    work cost more than the statement) and keeps the object in the session as if it had been
+    loaded, so later changes to it in the transaction are flushed as usual. Every column but
+    the id must be set on the object: an unset one would be read back from the database.
+    """
+
+    def __init__(self, model: type[Base]) -> None:
+        table: Table = model.__table__  # type: ignore[assignment]
+        self.columns = [c for c in table.columns if c.key != "id"]
+        values: dict[str, Any] = {c.key: bindparam(f"i_{c.key}") for c in self.columns}
+        super().__init__(insert(table).values(values).returning(table.c.id))
+
+    def add(self, session: Session, row: Base) -> None:
+        values = {f"i_{c.key}": getattr(row, c.key) for c in self.columns}
+        row.id = int(self.rows(session, values)[0][0])  # type: ignore[attr-defined]
+        make_transient_to_detached(row)
+        session.add(row)

@@ -76,8 +76,17 @@ class ModelService:
         if self.models.get_live(name) is not None:
             raise AlreadyExists(f"registered model {name!r} already exists", model=name)
         try:
-            model = self.models.add(
-                RegisteredModel(name=name, description=description, owner=self.ctx.actor.name)
+            at = now_ms()
+            model = self.models.insert(
+                RegisteredModel(
+                    name=name,
+                    description=description,
+                    owner=self.ctx.actor.name,
+                    deleted_at=None,
+                    next_version=1,
+                    created_at=at,
+                    updated_at=at,
+                )
             )
         except IntegrityError as exc:
             # Another request created the same name between our check and our insert.

@@ -12,7 +12,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from charter.pagination import KeyValue
@@ -38,6 +38,7 @@ from charter.registry.references import VersionSelector
 from charter.registry.statements import (
     ADVANCE_MODEL,
     DETAILS,
+    INSERT_MODEL,
     INSERT_VERSION,
     LATEST_IN_STAGES,
     LATEST_PER_STAGE,
@@ -45,7 +46,6 @@ from charter.registry.statements import (
     LIVE_MODEL_LOCKED,
     LIVE_VERSION_ROW,
     LIVE_VERSIONS,
-    NEW_VERSION_COLUMNS,
     PREPARED_BY,
     PREPARED_DETAILS_OF_ONE,
     PREPARED_LATEST_OF_MODEL,
@@ -61,9 +61,9 @@ class ModelRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, model: RegisteredModel) -> RegisteredModel:
-        self.session.add(model)
-        self.session.flush()
+    def insert(self, model: RegisteredModel) -> RegisteredModel:
+        """Insert a new model (every column but the id set) without the ORM's flush."""
+        INSERT_MODEL.add(self.session, model)
         return model
 
     def advance(self, model: RegisteredModel, at: int) -> int:
@@ -189,13 +189,8 @@ class VersionRepository:
         self.session = session
 
     def insert(self, version: ModelVersion) -> ModelVersion:
-        """Insert a new version with one prepared statement instead of the ORM's flush, and
-        keep it in the session as if it had been loaded: every column but the id must be set
-        on it (an unset one would be read back from the database when used)."""
-        values = {f"v_{c.key}": getattr(version, c.key) for c in NEW_VERSION_COLUMNS}
-        version.id = int(INSERT_VERSION.rows(self.session, values)[0][0])
-        make_transient_to_detached(version)
-        self.session.add(version)
+        """Insert a new version (every column but the id set) without the ORM's flush."""
+        INSERT_VERSION.add(self.session, version)
         return version
 
     def get_live(self, model_id: int, number: int) -> ModelVersion | None:

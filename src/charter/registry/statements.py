@@ -17,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    insert,
     literal_column,
     null,
     select,
@@ -25,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 
-from charter.db import Prepared
+from charter.db import Prepared, PreparedInsert
 from charter.registry.models import (
     ModelAlias,
     ModelVersion,
@@ -55,14 +54,9 @@ TOUCH_MODEL = Prepared(
     .where(RegisteredModel.id == bindparam("m_id"))
     .values(updated_at=bindparam("m_at"))
 )
-# Creating a version: its row (every column but the id, which comes back) and its model's
-# counter and time.
-NEW_VERSION_COLUMNS = [c for c in ModelVersion.__table__.columns if c.key != "id"]
-INSERT_VERSION = Prepared(
-    insert(ModelVersion)
-    .values({c.key: bindparam(f"v_{c.key}") for c in NEW_VERSION_COLUMNS})
-    .returning(ModelVersion.id)
-)
+# Creating a model or a version: its row (the id comes back), and the model's counter and time.
+INSERT_MODEL = PreparedInsert(RegisteredModel)
+INSERT_VERSION = PreparedInsert(ModelVersion)
 ADVANCE_MODEL = Prepared(
     update(RegisteredModel)
     .where(RegisteredModel.id == bindparam("m_id"))
