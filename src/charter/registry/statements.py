@@ -54,6 +54,12 @@ TOUCH_MODEL = Prepared(
     .where(RegisteredModel.id == bindparam("m_id"))
     .values(updated_at=bindparam("m_at"))
 )
+SET_STAGE = Prepared(
+    update(ModelVersion)
+    .where(ModelVersion.id == bindparam("v_id"))
+    .values(stage=bindparam("v_stage"), updated_at=bindparam("v_at"))
+)
+
 # Creating a model or a version: its row (the id comes back), and the model's counter and time.
 INSERT_MODEL = PreparedInsert(RegisteredModel)
 INSERT_VERSION = PreparedInsert(ModelVersion)
@@ -61,11 +67,6 @@ ADVANCE_MODEL = Prepared(
     update(RegisteredModel)
     .where(RegisteredModel.id == bindparam("m_id"))
     .values(next_version=bindparam("m_next"), updated_at=bindparam("m_at"))
-)
-SET_STAGE = Prepared(
-    update(ModelVersion)
-    .where(ModelVersion.id == bindparam("v_id"))
-    .values(stage=bindparam("v_stage"), updated_at=bindparam("v_at"))
 )
 
 # A version as its view reads it, as plain columns in VersionView's field order: reads that
